@@ -1,0 +1,97 @@
+"""The ``scripted`` agent: behaviour set by the message text, for tests and load.
+
+The text is space-separated ``key=value`` pairs (PROTOCOL.md, "Agents every server
+offers")::
+
+    thoughts=N   agent_thinking events              (default 1)
+    tools=N      calls of the built-in echo tool     (default 1)
+    deltas=N     agent_message_delta events          (default 0)
+    delay_ms=N   pause after each step               (default 0)
+    fail=1       after the other steps, raise ScriptedFailure → agent_error agent_failed
+
+Steps run in that order: thoughts, tool calls, deltas. Every pause is a ``trio.sleep``,
+so stopping the run cancels it at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+if TYPE_CHECKING:
+    from wsao_trio.runcontext import RunContext
+
+MAX_COUNT = 1000
+MAX_DELAY_MS = 60_000
+KEYS = frozenset({"thoughts", "tools", "deltas", "delay_ms", "fail"})
+
+
+class ScriptedFailure(Exception):
+    """Raised by the scripted agent when its script says ``fail=1``."""
+
+
+@attrs.frozen
+class Script:
+    """A parsed script: how many of each step, the pause between them, and failure."""
+
+    thoughts: int = 1
+    tools: int = 1
+    deltas: int = 0
+    delay_ms: int = 0
+    fail: bool = False
+
+
+def parse_script(text: str) -> Script:
+    """Parse ``"thoughts=2 tools=3 delay_ms=10"`` into a :class:`Script`.
+
+    Raises :class:`ValueError` for an unknown or repeated key, a value that is not a
+    whole number, or one outside its range (counts up to 1000, ``delay_ms`` up to
+    60000, ``fail`` 0 or 1).
+    """
+    values: dict[str, int] = {}
+    for token in text.split():
+        key, sep, raw = token.partition("=")
+        if not sep or key not in KEYS:
+            raise ValueError(f"bad script item {token!r}; expected one of {sorted(KEYS)}=N")
+        if key in values:
+            raise ValueError(f"script key {key!r} given twice")
+        values[key] = _parse_value(key, raw)
+    fail = bool(values.pop("fail", 0))
+    return Script(**values, fail=fail)
+
+
+def _parse_value(key: str, raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(MAX_DELAY_MS)):
+        raise ValueError(f"script value {key}={raw!r} is not a whole number")
+    value = int(raw)
+    limit = {"delay_ms": MAX_DELAY_MS, "fail": 1}.get(key, MAX_COUNT)
+    if value > limit:
+        raise ValueError(f"script value {key}={value} is over its limit {limit}")
+    return value
+
+
+class ScriptedAgent:
+    """Plays the script in the message text; see the module docstring."""
+
+    async def run(self, run: RunContext) -> Any:
+        """Emit the scripted thoughts, echo calls and deltas, then finish or fail."""
+        script = parse_script(run.message)
+        for i in range(1, script.thoughts + 1):
+            await run.thinking(f"scripted thought {i} of {script.thoughts}")
+            await _pause(script)
+        for i in range(1, script.tools + 1):
+            await run.call_tool("echo", {"index": i, "text": f"scripted call {i}"})
+            await _pause(script)
+        for i in range(1, script.deltas + 1):
+            await run.delta(f"chunk {i} ")
+            await _pause(script)
+        if script.fail:
+            raise ScriptedFailure("the script asked to fail (fail=1)")
+        return {"thoughts": script.thoughts, "tools": script.tools, "deltas": script.deltas}
+
+
+async def _pause(script: Script) -> None:
+    if script.delay_ms:
+        await trio.sleep(script.delay_ms / 1000)

@@ -1,0 +1,154 @@
+"""The project's code rules, enforced over wsao_trio/, app/ and stress/.
+
+- every function (def or async def) is under 25 lines, decorators included;
+- every public module, class, function and method has a docstring;
+- imports are absolute;
+- ``os.environ`` / ``os.getenv`` appear only in ``wsao_trio/config.py``;
+- no module-level mutable singletons (a module-level name bound to a list, dict or
+  set display, or to a call of a mutable constructor);
+- the sans-IO modules never import trio;
+- ``wsao_trio`` never imports ``app``, quart or hypercorn.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("wsao_trio", "app", "stress")
+MAX_FUNCTION_LINES = 24
+SANS_IO = ("protocol", "eventlog", "dedup", "runstate", "latency", "ratelimit", "errors")
+MUTABLE_CALLS = frozenset({"list", "dict", "set", "defaultdict", "deque", "OrderedDict", "Counter"})
+
+
+def _sources() -> list[Path]:
+    return sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))
+
+
+def _parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+SOURCES = _sources()
+
+
+def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+
+
+def test_sources_found() -> None:
+    assert any(p.name == "orchestrator.py" for p in SOURCES)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_rel)
+def test_functions_are_short(path: Path) -> None:
+    long = []
+    for fn in _functions(_parse(path)):
+        start = min([fn.lineno] + [d.lineno for d in fn.decorator_list])
+        length = (fn.end_lineno or fn.lineno) - start + 1
+        if length > MAX_FUNCTION_LINES:
+            long.append(f"{fn.name} ({length} lines)")
+    assert not long, f"{_rel(path)}: functions of 25 lines or more: {long}"
+
+
+def _public_defs(tree: ast.Module) -> Iterator[ast.AST]:
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            yield node
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                    if not item.name.startswith("_") and not _is_overload(item):
+                        yield item
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if not node.name.startswith("_"):
+                yield node
+
+
+def _is_overload(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(ast.unparse(d).endswith("overload") for d in fn.decorator_list)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_rel)
+def test_public_names_have_docstrings(path: Path) -> None:
+    tree = _parse(path)
+    missing = [] if ast.get_docstring(tree) else ["<module>"]
+    for node in _public_defs(tree):
+        assert isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        if not ast.get_docstring(node):
+            missing.append(node.name)
+    assert not missing, f"{_rel(path)}: public names without a docstring: {missing}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_rel)
+def test_imports_are_absolute(path: Path) -> None:
+    relative = [
+        node.lineno
+        for node in ast.walk(_parse(path))
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    ]
+    assert not relative, f"{_rel(path)}: relative imports at lines {relative}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_rel)
+def test_environment_read_only_in_config(path: Path) -> None:
+    if _rel(path) == "wsao_trio/config.py":
+        return
+    text = path.read_text(encoding="utf-8")
+    for needle in ("os.environ", "os.getenv", "getenv(", "environ["):
+        assert needle not in text, f"{_rel(path)} reads the environment ({needle})"
+
+
+def _is_mutable(value: ast.expr) -> bool:
+    if isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp):
+        return True
+    if isinstance(value, ast.Call):
+        name = ast.unparse(value.func).rsplit(".", 1)[-1]
+        return name in MUTABLE_CALLS
+    return False
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_rel)
+def test_no_module_level_mutable_singletons(path: Path) -> None:
+    bad = []
+    for node in _parse(path).body:
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if value is not None and _is_mutable(value) and not _is_all(node):
+            bad.append(node.lineno)
+    assert not bad, f"{_rel(path)}: module-level mutable values at lines {bad}"
+
+
+def _is_all(node: ast.stmt) -> bool:
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets)
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("name", SANS_IO)
+def test_sans_io_modules_do_not_import_trio(name: str) -> None:
+    imported = _imported_modules(_parse(ROOT / "wsao_trio" / f"{name}.py"))
+    assert not imported & {"trio", "trio_websocket", "anyio", "asyncio"}, name
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if p.parts[-2] == "wsao_trio"], ids=_rel)
+def test_library_never_imports_the_app_or_web_stack(path: Path) -> None:
+    imported = _imported_modules(_parse(path))
+    assert not imported & {"app", "quart", "quart_trio", "hypercorn", "stress"}, _rel(path)

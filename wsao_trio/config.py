@@ -1,0 +1,141 @@
+"""Centralised configuration: the only module that reads the environment.
+
+Every setting has a ``WSAO_*`` variable, a type, a default that serves the embedded
+single-process mode, and a validator. :func:`load_settings` reads the environment once
+and returns a frozen :class:`Settings`; everything else receives that object. Unknown
+``WSAO_*`` names are rejected so a misspelled variable never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from wsao_trio.errors import ConfigError
+
+SECONDS = 1.0
+MINUTES = 60 * SECONDS
+KIB = 1024
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{_env_name(attribute.name)} must be > 0, got {value!r}")
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise ConfigError(f"{_env_name(attribute.name)} must be >= 0, got {value!r}")
+
+
+def _bind(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"WSAO_BIND must look like HOST:PORT, got {value!r}")
+
+
+def _env_name(field: str) -> str:
+    return "WSAO_" + field.upper()
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Every tunable of the orchestrator and the app, with defaults for one process.
+
+    Durations are in seconds, sizes in bytes or counts. Build it with
+    :func:`load_settings` (from ``WSAO_*`` variables) or directly in tests.
+    """
+
+    bind: str = attrs.field(default="127.0.0.1:8000", validator=_bind)
+    jwt_secret: str | None = None
+    dev_auth: bool = False
+    dev_token_ttl: float = attrs.field(default=12 * 60 * MINUTES, validator=_positive)
+    max_frame_bytes: int = attrs.field(default=64 * KIB, validator=_positive)
+    send_deadline: float = attrs.field(default=5 * SECONDS, validator=_positive)
+    delivery_deadline: float = attrs.field(default=5 * SECONDS, validator=_positive)
+    connection_buffer: int = attrs.field(default=1024, validator=_positive)
+    batch_max: int = attrs.field(default=64, validator=_positive)
+    retention_events: int = attrs.field(default=1000, validator=_positive)
+    retention_seconds: float = attrs.field(default=5 * MINUTES, validator=_positive)
+    dedup_window: float = attrs.field(default=10 * MINUTES, validator=_positive)
+    orphan_timeout: float = attrs.field(default=60 * SECONDS, validator=_positive)
+    run_timeout: float = attrs.field(default=5 * MINUTES, validator=_positive)
+    janitor_interval: float = attrs.field(default=5 * SECONDS, validator=_positive)
+    shutdown_grace: float = attrs.field(default=2 * SECONDS, validator=_non_negative)
+    max_runs_per_user: int = attrs.field(default=20, validator=_positive)
+    max_frames_per_second: float = attrs.field(default=50.0, validator=_positive)
+    frame_burst: int = attrs.field(default=100, validator=_positive)
+    default_agent: str = "assistant"
+    log_level: str = "INFO"
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (1/0, true/false, yes/no, on/off), got {raw!r}")
+
+
+def _parser_for(field: attrs.Attribute[Any]) -> Callable[[str], Any]:
+    kind = field.type
+    if kind in ("bool", bool):
+        return _parse_bool
+    if kind in ("int", int):
+        return int
+    if kind in ("float", float):
+        return float
+    return str
+
+
+def _coerce(fields: Mapping[str, attrs.Attribute[Any]], env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, raw in env.items():
+        if not name.startswith("WSAO_"):
+            continue
+        field_name = name[len("WSAO_") :].lower()
+        if field_name not in fields:
+            known = ", ".join(sorted(_env_name(f) for f in fields))
+            raise ConfigError(f"unknown setting {name}; known settings: {known}")
+        try:
+            values[field_name] = _parser_for(fields[field_name])(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from ``WSAO_*`` variables (``os.environ`` by default).
+
+    ``overrides`` win over the environment; tests use them instead of touching
+    ``os.environ``. Raises :class:`~wsao_trio.errors.ConfigError` naming the variable
+    on any unknown name, unparsable value or out-of-range value.
+    """
+    env = os.environ if environ is None else environ
+    fields = attrs.fields_dict(Settings)
+    values = _coerce(fields, env)
+    values.update(overrides)
+    return Settings(**values)
+
+
+def setting_names() -> list[str]:
+    """All recognised ``WSAO_*`` variable names, for docs and error messages."""
+    return sorted(_env_name(name) for name in attrs.fields_dict(Settings))
+
+
+def environ_subset(prefix: str = "WSAO_") -> dict[str, str]:
+    """A copy of the environment variables starting with ``prefix``.
+
+    The app and the stress harness use this to pass configuration to child
+    processes without reading ``os.environ`` themselves.
+    """
+    return {k: v for k, v in os.environ.items() if k.startswith(prefix)}
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of the whole process environment, for spawning child processes."""
+    return dict(os.environ)

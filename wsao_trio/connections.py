@@ -1,0 +1,195 @@
+"""ConnectionHub: which connections each user holds, and fan-out to them.
+
+Each :class:`Connection` owns a bounded trio memory channel. Publishing an event puts
+the already-encoded text into the channel of each of *that user's* connections with
+``send_nowait`` — never awaiting a socket — so a run is never slowed by a client. A
+full channel means the client is too slow: the connection is failed with 4408 and
+resumes from its last seq. One sender task per connection (:mod:`wsao_trio.sender`)
+reads the channel and writes to the socket under a deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import attrs
+import trio
+
+from wsao_trio.context import new_id
+from wsao_trio.protocol import CLOSE_SLOW_CONSUMER, Event
+from wsao_trio.stats import OrchestratorStats
+
+
+@attrs.frozen
+class Outgoing:
+    """One encoded frame for one connection; ``seq`` is 0 for control frames.
+
+    ``created`` is the wall-clock time the event was created, for delivery latency.
+    """
+
+    text: str
+    seq: int = 0
+    created: float = 0.0
+
+
+@attrs.frozen
+class Preamble:
+    """Frames sent as one item: ``connected`` and/or a replay after a resume.
+
+    ``rewind_to`` lets the sender re-send events with ``seq > rewind_to`` even if it
+    sent them before (a ``resume`` frame on a live connection asks for exactly that).
+    """
+
+    items: tuple[Outgoing, ...]
+    rewind_to: int | None = None
+
+
+ChannelItem = Outgoing | Preamble
+
+
+def outgoing_event(event: Event) -> Outgoing:
+    """The channel item for an event: its text, encoded once, shared by all connections."""
+    return Outgoing(event.text, event.seq, event.timestamp)
+
+
+class Connection:
+    """One WebSocket of one user, as the hub sees it (no socket in here)."""
+
+    def __init__(self, user_id: str, buffer: int, stats: OrchestratorStats) -> None:
+        self.connection_id = new_id()
+        self.user_id = user_id
+        self.send_channel, self.receive_channel = trio.open_memory_channel[ChannelItem](buffer)
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.closed = trio.Event()
+        self.last_sent_seq = 0
+        self._stats = stats
+
+    def push(self, item: ChannelItem) -> bool:
+        """Queue an item without waiting; a full buffer fails the connection (4408)."""
+        if self.closed.is_set():
+            return False
+        try:
+            self.send_channel.send_nowait(item)
+        except trio.WouldBlock:
+            self._stats.buffer_overflows += 1
+            self.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send buffer full")
+            return False
+        return True
+
+    def fail(self, code: int, reason: str) -> None:
+        """Ask for this connection to close with ``code``; the first request wins."""
+        if self.close_code is None:
+            self.close_code = code
+            self.close_reason = reason
+            if code == CLOSE_SLOW_CONSUMER:
+                self._stats.slow_consumer_closes += 1
+        self.closed.set()
+
+    @property
+    def queue_depth(self) -> int:
+        """Items waiting in this connection's channel."""
+        return self.send_channel.statistics().current_buffer_used
+
+
+class ConnectionHub:
+    """User → connections, fan-out of encoded events, and delivery confirmations."""
+
+    def __init__(self, buffer: int, stats: OrchestratorStats, clock: Callable[[], float]) -> None:
+        self._buffer = buffer
+        self._stats = stats
+        self._clock = clock
+        self._by_user: dict[str, dict[str, Connection]] = {}
+        self._detached_at: dict[str, float] = {}
+        self._delivered: dict[str, int] = {}
+        self._waiters: dict[str, list[tuple[int, trio.Event]]] = {}
+
+    def attach(self, user_id: str) -> Connection:
+        """Register a new connection for ``user_id`` (any number per user)."""
+        conn = Connection(user_id, self._buffer, self._stats)
+        self._by_user.setdefault(user_id, {})[conn.connection_id] = conn
+        self._detached_at.pop(user_id, None)
+        self._stats.connections_opened += 1
+        return conn
+
+    def detach(self, conn: Connection) -> None:
+        """Forget a connection; remember when its user was left with none."""
+        conns = self._by_user.get(conn.user_id, {})
+        conns.pop(conn.connection_id, None)
+        conn.closed.set()
+        if not conns:
+            self._by_user.pop(conn.user_id, None)
+            self._detached_at[conn.user_id] = self._clock()
+
+    def publish(self, user_id: str, event: Event) -> int:
+        """Queue ``event`` on each of the user's connections; return how many took it."""
+        item = outgoing_event(event)
+        return sum(conn.push(item) for conn in list(self._by_user.get(user_id, {}).values()))
+
+    def connections_of(self, user_id: str) -> list[Connection]:
+        """The user's open connections."""
+        return list(self._by_user.get(user_id, {}).values())
+
+    def all_connections(self) -> Iterable[Connection]:
+        """Every open connection (for shutdown and health, never per event)."""
+        for conns in list(self._by_user.values()):
+            yield from list(conns.values())
+
+    def disconnected_since(self, user_id: str) -> float | None:
+        """When the user was left with no connection; None while connected or unknown."""
+        return None if user_id in self._by_user else self._detached_at.get(user_id)
+
+    def is_connected(self, user_id: str) -> bool:
+        """Whether the user holds at least one connection."""
+        return user_id in self._by_user
+
+    @property
+    def connection_count(self) -> int:
+        """Open connections across all users."""
+        return sum(len(conns) for conns in self._by_user.values())
+
+    @property
+    def user_count(self) -> int:
+        """Users with at least one open connection."""
+        return len(self._by_user)
+
+    def mark_delivered(self, user_id: str, seq: int) -> None:
+        """A connection wrote or a client acked every event up to ``seq``: wake waiters."""
+        if seq <= self._delivered.get(user_id, 0):
+            return
+        self._delivered[user_id] = seq
+        waiters = self._waiters.get(user_id)
+        if waiters:
+            for wanted, event in waiters:
+                if wanted <= seq:
+                    event.set()
+            self._set_waiters(user_id, [(s, ev) for s, ev in waiters if s > seq])
+
+    def _set_waiters(self, user_id: str, waiters: list[tuple[int, trio.Event]]) -> None:
+        if waiters:
+            self._waiters[user_id] = waiters
+        else:
+            self._waiters.pop(user_id, None)
+
+    async def wait_delivered(self, user_id: str, seq: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until ``seq`` of the user is written or acked."""
+        if self._delivered.get(user_id, 0) >= seq:
+            return True
+        event = trio.Event()
+        self._waiters.setdefault(user_id, []).append((seq, event))
+        with trio.move_on_after(timeout):
+            await event.wait()
+        if not event.is_set():
+            waiters = [(s, ev) for s, ev in self._waiters.get(user_id, []) if ev is not event]
+            self._set_waiters(user_id, waiters)
+        return event.is_set()
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop delivery bookkeeping of a user with no connection and no runs."""
+        if user_id not in self._by_user and user_id not in self._waiters:
+            self._delivered.pop(user_id, None)
+            self._detached_at.pop(user_id, None)
+
+    def known_detached(self) -> list[str]:
+        """Users whose last connection closed (for the janitor)."""
+        return list(self._detached_at)

@@ -1,0 +1,64 @@
+"""The ToolDispatcher: runs tools and emits their events itself.
+
+``tool_executing`` goes out before the call and exactly one ``tool_completed`` after
+it with the same ``tool_call_id`` — ``ok: true`` with the result, or ``ok: false``
+with the error when the tool raised, does not exist, or was cancelled. On
+cancellation the completion is emitted under a shield and the cancellation goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+import trio
+
+from wsao_trio.agents import AgentRegistry
+from wsao_trio.context import new_id
+from wsao_trio.errors import RunFinished, ToolFailed
+from wsao_trio.notifier import Notifier
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, trio.Cancelled):
+        return "cancelled"
+    if isinstance(exc, ToolFailed):
+        return exc.error
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+class ToolDispatcher:
+    """Looks tools up in the registry and runs them inside the caller's run scope."""
+
+    def __init__(self, registry: AgentRegistry) -> None:
+        self._registry = registry
+
+    async def call(self, notifier: Notifier, name: str, arguments: Mapping[str, Any]) -> Any:
+        """Run tool ``name`` with ``arguments``; raise ToolFailed if it does not succeed."""
+        call_id = new_id()
+        base = {"tool_call_id": call_id, "tool_name": name}
+        await notifier.emit("tool_executing", {**base, "arguments": dict(arguments)})
+        started = trio.current_time()
+        try:
+            result = await self._invoke(name, arguments)
+        except BaseException as exc:
+            await self._complete(notifier, base, started, {"ok": False, "error": _describe(exc)})
+            if isinstance(exc, Exception) and not isinstance(exc, ToolFailed):
+                raise ToolFailed(name, _describe(exc)) from exc
+            raise
+        await self._complete(notifier, base, started, {"ok": True, "result": result})
+        return result
+
+    async def _invoke(self, name: str, arguments: Mapping[str, Any]) -> Any:
+        tool = self._registry.tool(name)
+        if tool is None:
+            raise ToolFailed(name, f"unknown tool {name!r}")
+        return await tool.handler(arguments)
+
+    async def _complete(
+        self, notifier: Notifier, base: dict[str, Any], started: float, outcome: dict[str, Any]
+    ) -> None:
+        duration_ms = round((trio.current_time() - started) * 1000, 3)
+        with trio.CancelScope(shield=True), contextlib.suppress(RunFinished):
+            await notifier.emit("tool_completed", {**base, **outcome, "duration_ms": duration_ms})

@@ -1,0 +1,106 @@
+"""One error tree for wsao_trio, drawn once.
+
+::
+
+    WsaoError                      root of everything we raise on purpose
+    ├── ConfigError                a WSAO_* setting is unknown, unparsable or out of range
+    ├── ClientError                the client's frame is at fault; carries a protocol `code`
+    │   ├── InvalidJson            code "invalid_json"
+    │   ├── UnknownType            code "unknown_type"
+    │   ├── InvalidMessage         code "invalid_message" (names the field)
+    │   ├── RateLimited            code "rate_limited"
+    │   └── RunNotFound            code "run_not_found"
+    ├── AuthError                  token missing, malformed, wrongly signed or expired
+    └── ServerError                our side is at fault
+        ├── IllegalTransition      a run state change the state machine forbids
+        ├── RunFinished            an event was emitted after the run's terminal event
+        ├── UnknownAgent           no agent registered for an agent_type
+        └── ToolFailed             a tool raised, was cancelled or is unknown; the agent sees it
+
+Client errors become ``error`` frames with their ``code``; they never close the
+connection and never touch another user's state.
+"""
+
+from __future__ import annotations
+
+
+class WsaoError(Exception):
+    """Root of every error wsao_trio raises on purpose."""
+
+
+class ConfigError(WsaoError):
+    """A ``WSAO_*`` setting is unknown, unparsable or out of range."""
+
+
+class AuthError(WsaoError):
+    """A token is missing, malformed, wrongly signed or expired."""
+
+
+class ClientError(WsaoError):
+    """A client frame is at fault. ``code`` is the protocol error code it maps to."""
+
+    code = "invalid_message"
+
+    def __init__(self, message: str, *, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.ref = ref
+
+
+class InvalidJson(ClientError):
+    """The frame is not JSON, not a JSON object, or binary."""
+
+    code = "invalid_json"
+
+
+class UnknownType(ClientError):
+    """The frame's ``type`` is not one the protocol knows."""
+
+    code = "unknown_type"
+
+
+class InvalidMessage(ClientError):
+    """A required field is missing or has the wrong type; the message names the field."""
+
+    code = "invalid_message"
+
+
+class RateLimited(ClientError):
+    """Too many runs at once for one user, or too many frames per second."""
+
+    code = "rate_limited"
+
+
+class RunNotFound(ClientError):
+    """The run is unknown, already ended, or another user's: no difference is visible."""
+
+    code = "run_not_found"
+
+
+class ServerError(WsaoError):
+    """Our side is at fault."""
+
+
+class IllegalTransition(ServerError):
+    """A run state change that the run state machine forbids."""
+
+
+class RunFinished(ServerError):
+    """An event was emitted for a run after its terminal event."""
+
+
+class UnknownAgent(ServerError):
+    """No agent is registered for the requested ``agent_type``."""
+
+
+class ToolFailed(ServerError):
+    """A tool call failed: the tool raised, was cancelled, or does not exist.
+
+    The dispatcher has already emitted ``tool_completed`` with ``ok: false``; the
+    agent may catch this and carry on, or let it end the run with ``agent_error``.
+    """
+
+    def __init__(self, tool_name: str, error: str) -> None:
+        super().__init__(f"tool {tool_name!r} failed: {error}")
+        self.tool_name = tool_name
+        self.error = error

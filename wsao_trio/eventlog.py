@@ -1,0 +1,124 @@
+"""Per-user event log, sans-IO: seq assignment, retention, replay and acks.
+
+Each user has one log whose ``seq`` grows by exactly 1 across all of that user's
+runs, starting at 1. The log keeps the newest events within both bounds of its
+retention (``max_events`` and ``max_age`` seconds, by an injected clock) and answers
+"replay everything after seq N" with exactly the missing events in order, or with a
+:class:`Gap` saying why some are gone. ``epoch`` names this log's lifetime: a resume
+that names another epoch gets a gap, never events from a different log.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from wsao_trio.protocol import Event, encode_event
+
+
+@attrs.frozen
+class Gap:
+    """Why a replay could not return everything after ``requested_after``."""
+
+    requested_after: int
+    oldest_available: int
+    reason: str  # "retention" | "epoch"
+
+
+@attrs.frozen
+class Replay:
+    """The answer to a resume: an optional gap, then the events held after it, in order."""
+
+    gap: Gap | None
+    events: tuple[Event, ...]
+
+
+@attrs.frozen
+class EventDraft:
+    """Everything about an event except what the log assigns (seq and timestamp)."""
+
+    type: str
+    run_id: str
+    thread_id: str
+    agent_type: str
+    event_id: str
+    payload: Mapping[str, Any]
+
+
+class UserEventLog:
+    """One user's events: seq assignment, bounded retention, replay, cumulative acks."""
+
+    def __init__(
+        self,
+        user_id: str,
+        epoch: str,
+        *,
+        max_events: int,
+        max_age: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.user_id = user_id
+        self.epoch = epoch
+        self._max_events = max_events
+        self._max_age = max_age
+        self._clock = clock
+        self._events: deque[Event] = deque()
+        self.last_seq = 0
+        self.acked_seq = 0
+
+    def append(self, draft: EventDraft) -> Event:
+        """Assign the next seq and the timestamp, encode once, store and return the event."""
+        now = self._clock()
+        self.last_seq += 1
+        fields = attrs.asdict(draft, recurse=False)
+        fields.update(seq=self.last_seq, timestamp=now, user_id=self.user_id)
+        event = Event(text=encode_event(fields), **fields)
+        self._events.append(event)
+        self.prune(now)
+        return event
+
+    def prune(self, now: float) -> int:
+        """Drop events beyond the count bound or older than the age bound."""
+        dropped = 0
+        while self._events and (
+            len(self._events) > self._max_events or now - self._events[0].timestamp > self._max_age
+        ):
+            self._events.popleft()
+            dropped += 1
+        return dropped
+
+    @property
+    def oldest_seq(self) -> int:
+        """The oldest seq still held; ``last_seq + 1`` when nothing is held."""
+        return self._events[0].seq if self._events else self.last_seq + 1
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events)
+
+    def replay(self, after_seq: int, epoch: str | None = None) -> Replay:
+        """Every held event with ``seq > after_seq``, with a gap if any are missing."""
+        self.prune(self._clock())
+        oldest = self.oldest_seq
+        if (epoch is not None and epoch != self.epoch) or after_seq > self.last_seq:
+            return Replay(Gap(after_seq, oldest, "epoch"), tuple(self._events))
+        if after_seq < oldest - 1:
+            return Replay(Gap(after_seq, oldest, "retention"), tuple(self._events))
+        start = after_seq - oldest + 1
+        return Replay(None, tuple(itertools.islice(self._events, start, None)))
+
+    def ack(self, seq: int) -> int:
+        """Record a cumulative ack; acks never go backwards or past ``last_seq``."""
+        self.acked_seq = max(self.acked_seq, min(seq, self.last_seq))
+        return self.acked_seq
+
+    @property
+    def idle(self) -> bool:
+        """True when the log holds no events (it may be forgotten safely only then)."""
+        return not self._events

@@ -1,0 +1,73 @@
+"""The health snapshot: what runs, what is connected, how delivery is doing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from wsao_trio.runstate import RunState
+from wsao_trio.stats import OrchestratorStats
+
+if TYPE_CHECKING:
+    from wsao_trio.orchestrator import Orchestrator
+
+MAX_LISTED_RUNS = 50
+
+
+def _runs_by_state(orch: Orchestrator) -> dict[str, int]:
+    counts = {state.value: 0 for state in RunState}
+    for ctx in orch.runs():
+        counts[ctx.state.value] += 1
+    for state, total in orch.stats.runs_finished.items():
+        counts[state] = total
+    return counts
+
+
+def _queues(orch: Orchestrator) -> dict[str, int]:
+    depths = [conn.queue_depth for conn in orch.hub.all_connections()]
+    return {"max_depth": max(depths, default=0), "total_depth": sum(depths)}
+
+
+def _events(orch: Orchestrator) -> dict[str, Any]:
+    emitted = orch.stats.events_emitted
+    return {
+        "emitted": sum(emitted.values()),
+        "delivered": orch.stats.events_delivered,
+        "held": orch.backplane.held_events,
+        "by_type": dict(emitted),
+    }
+
+
+def _drops(stats: OrchestratorStats) -> dict[str, int]:
+    return {
+        "slow_consumer_closes": stats.slow_consumer_closes,
+        "deadline_misses": stats.deadline_misses,
+        "buffer_overflows": stats.buffer_overflows,
+        "after_terminal": stats.after_terminal_drops,
+    }
+
+
+def _cleanups(stats: OrchestratorStats) -> dict[str, int]:
+    counts = {"orphaned": stats.cleanups["orphaned"], "stale": stats.cleanups["stale"]}
+    return {**counts, "total": sum(stats.cleanups.values())}
+
+
+def build_health(orch: Orchestrator, uptime: float) -> dict[str, Any]:
+    """A JSON-able snapshot of one orchestrator (O(runs + connections))."""
+    now = trio.current_time()
+    return {
+        "status": "stopping" if orch.closing else "ok",
+        "uptime_seconds": round(uptime, 3),
+        "connections": orch.hub.connection_count,
+        "users_connected": orch.hub.user_count,
+        "runs": _runs_by_state(orch),
+        "events": _events(orch),
+        "delivery_latency_ms": attrs.asdict(orch.stats.delivery_latency.summary()),
+        "drops": _drops(orch.stats),
+        "dedup_hits": orch.stats.dedup_hits,
+        "cleanups": _cleanups(orch.stats),
+        "queues": _queues(orch),
+        "active_runs": [ctx.describe(now) for ctx in orch.runs()[:MAX_LISTED_RUNS]],
+    }

@@ -1,0 +1,100 @@
+"""Prometheus collectors owned by one orchestrator (never module globals).
+
+:class:`OrchestratorCollector` reads the orchestrator's counters at scrape time, so
+the event hot path pays nothing for metrics. Each orchestrator gets its own
+``CollectorRegistry``; the app exposes it with ``prometheus_client.generate_latest``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from wsao_trio.latency import BUCKETS
+
+if TYPE_CHECKING:
+    from wsao_trio.orchestrator import Orchestrator
+
+PREFIX = "wsao"
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(f"{PREFIX}_{name}", doc, value=value)
+
+
+def _labelled(name: str, doc: str, label: str, values: dict[str, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(f"{PREFIX}_{name}", doc, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], value)
+    return family
+
+
+class OrchestratorCollector(Collector):
+    """Exposes one orchestrator's counters, gauges and latency histogram."""
+
+    def __init__(self, orchestrator: Orchestrator) -> None:
+        self._orch = orchestrator
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every metric family, read from the orchestrator now."""
+        yield from self._counters()
+        yield from self._gauges()
+        yield self._latency()
+
+    def _counters(self) -> Iterator[Metric]:
+        stats = self._orch.stats
+        yield _labelled("events_emitted", "Events emitted, by type.", "type", stats.events_emitted)
+        yield _counter("events_delivered", "Events written to a socket.", stats.events_delivered)
+        yield _counter("frames_sent", "WebSocket frames written (batched).", stats.frames_sent)
+        yield _counter("runs_started", "Runs started.", stats.runs_started)
+        yield _labelled("runs_finished", "Runs ended, by outcome.", "state", stats.runs_finished)
+        yield _counter("dedup_hits", "Duplicate user_message frames.", stats.dedup_hits)
+        yield _counter(
+            "slow_consumer_closes", "Connections closed 4408.", stats.slow_consumer_closes
+        )
+        yield _counter("send_deadline_misses", "Sends past deadline.", stats.deadline_misses)
+        yield _counter("buffer_overflows", "Connection buffers overflowed.", stats.buffer_overflows)
+        yield _labelled(
+            "stale_cleanups", "Runs cancelled by the janitor.", "reason", stats.cleanups
+        )
+        yield _labelled("client_errors", "Error frames sent, by code.", "code", stats.client_errors)
+
+    def _gauges(self) -> Iterator[Metric]:
+        hub = self._orch.hub
+        yield GaugeMetricFamily(f"{PREFIX}_connections", "Open connections.", hub.connection_count)
+        yield GaugeMetricFamily(f"{PREFIX}_users_connected", "Connected users.", hub.user_count)
+        yield GaugeMetricFamily(f"{PREFIX}_active_runs", "Registered runs.", len(self._orch.runs()))
+
+    def _latency(self) -> Metric:
+        window = self._orch.stats.delivery_latency
+        cumulative, buckets = 0, []
+        for bound, count in zip((*BUCKETS, float("inf")), window.bucket_counts, strict=True):
+            cumulative += count
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+        return HistogramMetricFamily(
+            f"{PREFIX}_delivery_latency_seconds",
+            "Event creation to socket write.",
+            buckets=buckets,
+            sum_value=window.total,
+        )
+
+
+def build_registry(orchestrator: Orchestrator) -> CollectorRegistry:
+    """A fresh Prometheus registry holding this orchestrator's collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(OrchestratorCollector(orchestrator))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The Prometheus text exposition of ``registry``."""
+    return generate_latest(registry)

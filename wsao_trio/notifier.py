@@ -1,0 +1,74 @@
+"""The notifier: the only way events of a run are created.
+
+One :class:`Notifier` per run. It stamps the run's identity on every event, hands it
+to the backplane (which assigns the per-user seq and fans it out), and guarantees the
+run's contract: the terminal event is emitted once, by the orchestrator, and nothing of
+the run follows it — a late emit raises :class:`~wsao_trio.errors.RunFinished`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wsao_trio.backplane import MemoryBackplane
+from wsao_trio.context import ExecutionContext, new_id
+from wsao_trio.errors import RunFinished
+from wsao_trio.eventlog import EventDraft
+from wsao_trio.protocol import TERMINAL_EVENTS, Event
+from wsao_trio.stats import OrchestratorStats
+
+
+class Notifier:
+    """Emits the events of one run, in order, and refuses anything after its end."""
+
+    def __init__(
+        self, context: ExecutionContext, backplane: MemoryBackplane, stats: OrchestratorStats
+    ) -> None:
+        self.context = context
+        self._backplane = backplane
+        self._stats = stats
+        self.finished = False
+        self.last_event: Event | None = None
+
+    async def emit(self, event_type: str, payload: Mapping[str, Any]) -> Event:
+        """Emit a non-terminal event of this run; RunFinished once the run has ended.
+
+        Never waits for a socket: the event is stored and queued, then returned.
+        """
+        if event_type in TERMINAL_EVENTS or event_type == "agent_started":
+            raise ValueError(f"{event_type} is emitted only by the orchestrator")
+        return self._publish(event_type, payload)
+
+    def emit_started(self) -> Event:
+        """Emit ``agent_started``, the first event of every run (orchestrator only)."""
+        ctx = self.context
+        return self._publish(
+            "agent_started", {"message_id": ctx.message_id, "message": ctx.message}
+        )
+
+    def emit_terminal(self, event_type: str, payload: Mapping[str, Any]) -> Event:
+        """Emit the run's one terminal event (orchestrator only)."""
+        if event_type not in TERMINAL_EVENTS:
+            raise ValueError(f"{event_type} is not a terminal event")
+        event = self._publish(event_type, payload)
+        self.finished = True
+        return event
+
+    def _publish(self, event_type: str, payload: Mapping[str, Any]) -> Event:
+        if self.finished:
+            self._stats.after_terminal_drops += 1
+            raise RunFinished(f"run {self.context.run_id} has ended; {event_type} refused")
+        ctx = self.context
+        draft = EventDraft(
+            type=event_type,
+            run_id=ctx.run_id,
+            thread_id=ctx.thread_id,
+            agent_type=ctx.agent_type,
+            event_id=new_id(),
+            payload=payload,
+        )
+        event = self._backplane.publish(ctx.user_id, draft)
+        self._stats.events_emitted[event_type] += 1
+        self.last_event = event
+        return event

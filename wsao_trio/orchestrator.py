@@ -1,0 +1,346 @@
+"""The orchestrator: the single owner of every agent run and of its events' delivery.
+
+Open it with :func:`open_orchestrator`; it holds the root nursery for its lifetime.
+Every run is created here (deduplicated by the client's message id), registered, run
+in its own cancel scope and nursery inside the root nursery, and unregistered after
+its one terminal event. Closing it cancels running runs with ``reason: "shutdown"``,
+lets their events flush for a grace period, closes connections with 1001 and leaves
+no task behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import attrs
+import trio
+
+from wsao_trio.agents import AgentRegistry
+from wsao_trio.backplane import MemoryBackplane
+from wsao_trio.config import Settings
+from wsao_trio.connections import ConnectionHub
+from wsao_trio.context import ExecutionContext, new_id
+from wsao_trio.dedup import DedupTable
+from wsao_trio.errors import InvalidMessage, RateLimited, RunFinished, RunNotFound
+from wsao_trio.health import build_health
+from wsao_trio.janitor import Janitor
+from wsao_trio.notifier import Notifier
+from wsao_trio.protocol import CLOSE_GOING_AWAY, UserMessage
+from wsao_trio.runner import COMPLETED_REASON, Outcome, cancelled, execute_run
+from wsao_trio.runstate import TERMINAL_EVENT_FOR, RunState
+from wsao_trio.session import ConnectionSession
+from wsao_trio.stats import OrchestratorStats
+from wsao_trio.supervisor import Supervisor
+from wsao_trio.transport import Transport
+
+
+@attrs.frozen
+class RunTicket:
+    """The answer to a run request: the run (new or the original one) and whether it is a copy.
+
+    ``context`` and ``notifier`` are None for a duplicate whose original run has ended.
+    """
+
+    run_id: str
+    thread_id: str
+    message_id: str
+    duplicate: bool
+    context: ExecutionContext | None = None
+    notifier: Notifier | None = None
+
+
+class Orchestrator:
+    """Runs, events, delivery, dedup and cleanup for one process. See the module doc."""
+
+    def __init__(self, registry: AgentRegistry, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.stats = OrchestratorStats()
+        self.hub = ConnectionHub(settings.connection_buffer, self.stats, trio.current_time)
+        self.backplane = MemoryBackplane(
+            self.hub,
+            max_events=settings.retention_events,
+            max_age=settings.retention_seconds,
+            clock=time.time,
+        )
+        self.supervisor = Supervisor(registry)
+        self._dedup: DedupTable[tuple[str, str]] = DedupTable(
+            settings.dedup_window, trio.current_time
+        )
+        self._runs: dict[str, tuple[ExecutionContext, Notifier]] = {}
+        self._user_runs: dict[str, set[str]] = {}
+        self._nursery: trio.Nursery | None = None
+        self._started_at = trio.current_time()
+        self.closing = False
+        self.closed = trio.Event()
+        self.janitor = Janitor(self)
+
+    # -- runs ---------------------------------------------------------------------------
+
+    async def create_execution_context(
+        self,
+        agent_type: str,
+        user_id: str,
+        message: str,
+        message_id: str,
+        thread_id: str | None = None,
+    ) -> RunTicket:
+        """Create and register a run, or return the existing one for a duplicate.
+
+        The dedup claim happens before any checkpoint, so N concurrent calls with one
+        ``message_id`` create exactly one run. Raises RateLimited when the user already
+        has ``max_runs_per_user`` runs, InvalidMessage for an unknown agent type.
+        """
+        self._check_open()
+        existing = self._dedup.lookup(user_id, message_id)
+        if existing is not None:
+            return self._duplicate(user_id, message_id, existing)
+        self._check_can_run(agent_type, user_id, message_id)
+        ctx = self._new_context(agent_type, user_id, message, message_id, thread_id)
+        self._dedup.claim(user_id, message_id, (ctx.run_id, ctx.thread_id))
+        notifier = Notifier(ctx, self.backplane, self.stats)
+        self._runs[ctx.run_id] = (ctx, notifier)
+        self._user_runs.setdefault(user_id, set()).add(ctx.run_id)
+        await trio.lowlevel.checkpoint()
+        return RunTicket(ctx.run_id, ctx.thread_id, message_id, False, ctx, notifier)
+
+    def _duplicate(self, user_id: str, message_id: str, existing: tuple[str, str]) -> RunTicket:
+        self.stats.dedup_hits += 1
+        run_id, thread_id = existing
+        ctx, notifier = self._runs.get(run_id, (None, None))
+        return RunTicket(run_id, thread_id, message_id, True, ctx, notifier)
+
+    def _check_open(self) -> None:
+        if self.closing or self._nursery is None:
+            raise RuntimeError("the orchestrator is not open")
+
+    def _check_can_run(self, agent_type: str, user_id: str, message_id: str) -> None:
+        if not self.registry.has_agent(agent_type):
+            raise InvalidMessage(
+                f"field 'agent_type': unknown agent type {agent_type!r}", ref=message_id
+            )
+        if len(self._user_runs.get(user_id, ())) >= self.settings.max_runs_per_user:
+            limit = self.settings.max_runs_per_user
+            raise RateLimited(f"at most {limit} runs at once per user", ref=message_id)
+
+    def _new_context(
+        self, agent_type: str, user_id: str, message: str, message_id: str, thread_id: str | None
+    ) -> ExecutionContext:
+        return ExecutionContext(
+            run_id=new_id(),
+            thread_id=thread_id or new_id(),
+            user_id=user_id,
+            agent_type=agent_type,
+            message=message,
+            message_id=message_id,
+            created_at=trio.current_time(),
+            created_wall=time.time(),
+        )
+
+    def start_execution(self, ticket: RunTicket) -> None:
+        """Start a new run's task in the root nursery (no-op for duplicates)."""
+        if ticket.duplicate or ticket.context is None or ticket.notifier is None:
+            return
+        ctx, notifier = ticket.context, ticket.notifier
+        self._begin(ctx, notifier)
+        assert self._nursery is not None
+        self._nursery.start_soon(execute_run, ctx, notifier, self.supervisor, self._finish)
+
+    def _begin(self, ctx: ExecutionContext, notifier: Notifier) -> None:
+        ctx.transition(RunState.RUNNING, trio.current_time())
+        ctx.cancel_scope.deadline = trio.current_time() + self.settings.run_timeout
+        self.stats.runs_started += 1
+        notifier.emit_started()
+
+    async def accept(self, user_id: str, message: UserMessage) -> RunTicket:
+        """Create (or find) the run for a ``user_message`` frame without starting it."""
+        agent_type = message.agent_type or self.settings.default_agent
+        return await self.create_execution_context(
+            agent_type, user_id, message.text, message.message_id, message.thread_id
+        )
+
+    async def submit(self, user_id: str, message: UserMessage) -> RunTicket:
+        """Create (or find) the run for a ``user_message`` frame and start it."""
+        ticket = await self.accept(user_id, message)
+        self.start_execution(ticket)
+        return ticket
+
+    def stop_run(self, user_id: str, run_id: str, reason: str = "user") -> None:
+        """Cancel a run of this user; RunNotFound if unknown, ended or another user's."""
+        entry = self._runs.get(run_id)
+        if entry is None or entry[0].user_id != user_id or not self.cancel_run(entry[0], reason):
+            raise RunNotFound(f"no running run {run_id!r}", ref=run_id)
+
+    def cancel_run(self, ctx: ExecutionContext, reason: str) -> bool:
+        """Cancel any registered run for ``reason``; False if it has already ended.
+
+        A run that never started is finished here at once; a running one is cancelled
+        through its scope and finishes from its own task.
+        """
+        entry = self._runs.get(ctx.run_id)
+        if entry is None or ctx.state.is_terminal:
+            return False
+        if ctx.state is RunState.PENDING:
+            ctx.cancel_reason = reason
+            self._finish(ctx, entry[1], cancelled(reason))
+            return True
+        return ctx.request_cancel(reason)
+
+    async def complete_execution(self, context: ExecutionContext, result: Any) -> None:
+        """End ``context`` with ``agent_completed`` carrying ``result``.
+
+        A run executing under the supervisor is cancelled with its tools completed
+        first; a context driven by the caller is finished at once.
+        """
+        entry = self._runs.get(context.run_id)
+        if entry is None or context.state.is_terminal:
+            return
+        context.result = result
+        if context.state is RunState.RUNNING and context.started_at is not None:
+            context.request_cancel(COMPLETED_REASON)
+            await context.done.wait()
+        else:
+            self._begin(context, entry[1])
+            self._finish(context, entry[1], Outcome(RunState.COMPLETED, {"result": result}))
+
+    def _finish(self, ctx: ExecutionContext, notifier: Notifier, outcome: Outcome) -> None:
+        if ctx.state.is_terminal:
+            return
+        now = trio.current_time()
+        if notifier.last_event is None:
+            notifier.emit_started()
+        ctx.transition(outcome.state, now)
+        payload = {**outcome.payload, "duration_ms": ctx.duration_ms(now)}
+        with suppress(RunFinished):
+            notifier.emit_terminal(TERMINAL_EVENT_FOR[outcome.state], payload)
+        self._unregister(ctx)
+        self.stats.runs_finished[outcome.state.value] += 1
+        ctx.done.set()
+
+    def _unregister(self, ctx: ExecutionContext) -> None:
+        self._runs.pop(ctx.run_id, None)
+        runs = self._user_runs.get(ctx.user_id)
+        if runs is not None:
+            runs.discard(ctx.run_id)
+            if not runs:
+                del self._user_runs[ctx.user_id]
+
+    def get_run(self, run_id: str) -> ExecutionContext | None:
+        """The registered (not yet ended) run with this id, if any."""
+        entry = self._runs.get(run_id)
+        return entry[0] if entry else None
+
+    def runs(self) -> list[ExecutionContext]:
+        """Every registered run (for cleanup and health; never per event)."""
+        return [ctx for ctx, _ in self._runs.values()]
+
+    def runs_of(self, user_id: str) -> list[ExecutionContext]:
+        """The user's registered runs."""
+        return [self._runs[rid][0] for rid in self._user_runs.get(user_id, ())]
+
+    # -- delivery -----------------------------------------------------------------------
+
+    async def ensure_event_delivery(
+        self, context: ExecutionContext, event_type: str, payload: dict[str, Any]
+    ) -> bool:
+        """Emit an event of ``context`` and wait until it is delivered.
+
+        True once at least one of the user's connections has written the event to its
+        socket or the client acknowledged it, within ``delivery_deadline``; False if not,
+        or if the run has ended. Never raises (cancellation still propagates).
+        """
+        entry = self._runs.get(context.run_id)
+        if entry is None:
+            return False
+        try:
+            event = await entry[1].emit(event_type, payload)
+        except (RunFinished, ValueError):
+            return False
+        deadline = self.settings.delivery_deadline
+        return await self.hub.wait_delivered(context.user_id, event.seq, deadline)
+
+    async def serve_connection(
+        self,
+        transport: Transport,
+        user_id: str,
+        last_seq: int | None = None,
+        epoch: str | None = None,
+    ) -> None:
+        """Serve one authenticated WebSocket of ``user_id`` until it ends (see session)."""
+        if self.closing:
+            await transport.close(CLOSE_GOING_AWAY, "server shutting down")
+            return
+        await ConnectionSession(self, transport, user_id).serve(last_seq, epoch)
+
+    # -- upkeep and lifecycle -----------------------------------------------------------
+
+    async def cleanup_stale_contexts(self) -> int:
+        """Cancel orphaned and overdue runs now; return how many were cancelled."""
+        await trio.lowlevel.checkpoint()
+        return self.janitor.sweep()
+
+    def prune(self) -> None:
+        """Forget expired dedup keys, idle event logs and bookkeeping of gone users."""
+        self._dedup.prune(trio.current_time())
+        active = set(self._user_runs) | {c.user_id for c in self.hub.all_connections()}
+        self.backplane.forget_idle(active)
+        for user_id in self.hub.known_detached():
+            if user_id not in active:
+                self.hub.forget_user(user_id)
+
+    def health(self) -> dict[str, Any]:
+        """A JSON-able snapshot: runs by state, connections, events, latency, drops."""
+        return build_health(self, trio.current_time() - self._started_at)
+
+    async def aclose(self) -> None:
+        """Shut down: cancel runs (``shutdown``), flush, close connections with 1001.
+
+        Idempotent. Bounded by ``shutdown_grace`` for the flush; runs get the same
+        grace to finish their terminal event before the root nursery is cancelled.
+        """
+        if self.closing:
+            await self.closed.wait()
+            return
+        self.closing = True
+        with trio.CancelScope(shield=True):
+            await self._drain()
+        self.closed.set()
+
+    async def _drain(self) -> None:
+        grace = self.settings.shutdown_grace
+        for ctx in self.runs():
+            self.cancel_run(ctx, "shutdown")
+        with trio.move_on_after(grace):
+            for ctx in self.runs():
+                await ctx.done.wait()
+        with trio.move_on_after(grace):
+            while any(conn.queue_depth for conn in self.hub.all_connections()):
+                await trio.sleep(0.01)
+        for conn in self.hub.all_connections():
+            conn.fail(CLOSE_GOING_AWAY, "server shutting down")
+
+    def _attach_nursery(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+        nursery.start_soon(self.janitor.run)
+
+
+@asynccontextmanager
+async def open_orchestrator(
+    registry: AgentRegistry, settings: Settings | None = None
+) -> AsyncIterator[Orchestrator]:
+    """Open an orchestrator holding its root nursery; close it on exit.
+
+    On exit every run ends with its terminal event (``agent_cancelled``, reason
+    ``shutdown``, for those still running) and no task is left behind.
+    """
+    orch = Orchestrator(registry, settings or Settings())
+    async with trio.open_nursery() as nursery:
+        orch._attach_nursery(nursery)
+        try:
+            yield orch
+        finally:
+            await orch.aclose()
+            nursery.cancel_scope.cancel()

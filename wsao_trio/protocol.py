@@ -1,0 +1,262 @@
+"""The wire protocol, sans-IO: client frame parsing, event envelope, frame encoding.
+
+Contract v1 (``docs/protocol.md``). Nothing here does I/O or imports trio: a parser
+turns one text frame into one typed frame or raises a
+:class:`~wsao_trio.errors.ClientError` carrying the protocol error code; encoders turn
+server frames into JSON text, one event encoded once however many connections get it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+import attrs
+
+from wsao_trio.errors import InvalidJson, InvalidMessage, UnknownType
+
+PROTOCOL_VERSION: Final = 1
+
+CRITICAL_EVENTS: Final = frozenset(
+    {"agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"}
+)
+TERMINAL_EVENTS: Final = frozenset({"agent_completed", "agent_error", "agent_cancelled"})
+RUN_EVENTS: Final = CRITICAL_EVENTS | TERMINAL_EVENTS | {"agent_message_delta"}
+
+CLOSE_NORMAL: Final = 1000
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_TOO_BIG: Final = 1009
+CLOSE_UNAUTHORIZED: Final = 4401
+CLOSE_SLOW_CONSUMER: Final = 4408
+
+MAX_ID_LENGTH: Final = 200
+
+
+@attrs.frozen
+class UserMessage:
+    """``user_message``: start a run; ``message_id`` is the idempotency key."""
+
+    message_id: str
+    text: str
+    thread_id: str | None = None
+    agent_type: str | None = None
+
+
+@attrs.frozen
+class StopAgent:
+    """``stop_agent``: cancel one run of this user."""
+
+    run_id: str
+
+
+@attrs.frozen
+class Ack:
+    """``ack``: cumulative, every event up to ``seq`` was received."""
+
+    seq: int
+
+
+@attrs.frozen
+class Resume:
+    """``resume``: replay every event with ``seq > last_seq`` (in ``epoch`` if given)."""
+
+    last_seq: int
+    epoch: str | None = None
+
+
+@attrs.frozen
+class Ping:
+    """``ping``: answered with ``pong`` echoing ``id``."""
+
+    id: str | None = None
+
+
+ClientFrame = UserMessage | StopAgent | Ack | Resume | Ping
+
+
+def _field(obj: Mapping[str, Any], name: str, kind: type, *, required: bool = True) -> Any:
+    value = obj.get(name)
+    if value is None and not required:
+        return None
+    if value is None:
+        raise InvalidMessage(f"field {name!r} is required")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidMessage(f"field {name!r} must be an integer")
+    if not isinstance(value, kind):
+        raise InvalidMessage(f"field {name!r} must be a {kind.__name__}")
+    if isinstance(value, str) and name != "text" and not 0 < len(value) <= MAX_ID_LENGTH:
+        raise InvalidMessage(f"field {name!r} must be 1..{MAX_ID_LENGTH} characters")
+    if isinstance(value, int) and value < 0:
+        raise InvalidMessage(f"field {name!r} must be >= 0")
+    return value
+
+
+def _user_message(obj: Mapping[str, Any]) -> UserMessage:
+    text = _field(obj, "text", str)
+    if not text.strip():
+        raise InvalidMessage("field 'text' must not be empty")
+    return UserMessage(
+        message_id=_field(obj, "message_id", str),
+        text=text,
+        thread_id=_field(obj, "thread_id", str, required=False),
+        agent_type=_field(obj, "agent_type", str, required=False),
+    )
+
+
+_PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], ClientFrame]]] = {
+    "user_message": _user_message,
+    "stop_agent": lambda o: StopAgent(run_id=_field(o, "run_id", str)),
+    "ack": lambda o: Ack(seq=_field(o, "seq", int)),
+    "resume": lambda o: Resume(
+        last_seq=_field(o, "last_seq", int), epoch=_field(o, "epoch", str, required=False)
+    ),
+    "ping": lambda o: Ping(id=_field(o, "id", str, required=False)),
+}
+
+CLIENT_FRAME_TYPES: Final = frozenset(_PARSERS)
+
+
+def parse_client_frame(data: str | bytes) -> ClientFrame:
+    """Parse one client frame, or raise the :class:`ClientError` the contract names.
+
+    Binary frames and anything that is not a JSON object raise :class:`InvalidJson`;
+    an unknown ``type`` raises :class:`UnknownType`; a missing or mistyped field
+    raises :class:`InvalidMessage` naming the field.
+    """
+    if not isinstance(data, str):
+        raise InvalidJson("binary frames are not accepted; send UTF-8 JSON text")
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError):
+        raise InvalidJson("frame is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise InvalidJson("frame must be a JSON object")
+    kind = obj.get("type")
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise UnknownType(f"unknown frame type {kind!r}"[:300])
+    try:
+        return parser(obj)
+    except InvalidMessage as exc:
+        exc.ref = _ref_of(obj)
+        raise
+
+
+def _ref_of(obj: Mapping[str, Any]) -> str | None:
+    for key in ("message_id", "run_id"):
+        value = obj.get(key)
+        if isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH:
+            return value
+    return None
+
+
+@attrs.frozen
+class Event:
+    """One event of a run, as stored in the user's log and sent on the wire.
+
+    ``text`` is the JSON encoding, computed once when the event is created so that
+    fan-out to many connections never encodes it again.
+    """
+
+    seq: int
+    event_id: str
+    type: str
+    run_id: str
+    thread_id: str
+    agent_type: str
+    user_id: str
+    timestamp: float
+    payload: Mapping[str, Any]
+    text: str = attrs.field(eq=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for the three event types that end a run."""
+        return self.type in TERMINAL_EVENTS
+
+
+def encode_event(fields: Mapping[str, Any]) -> str:
+    """Encode the wire envelope of an event (the user id is never on the wire)."""
+    return dumps(
+        {
+            "type": fields["type"],
+            "seq": fields["seq"],
+            "event_id": fields["event_id"],
+            "run_id": fields["run_id"],
+            "thread_id": fields["thread_id"],
+            "agent_type": fields["agent_type"],
+            "timestamp": fields["timestamp"],
+            "payload": fields["payload"],
+        }
+    )
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON that never contains a raw newline, so frames can be batched."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def join_frames(texts: Iterable[str]) -> str:
+    """Batch encoded frames into one WebSocket text frame (newline-delimited JSON)."""
+    return "\n".join(texts)
+
+
+def split_frames(data: str) -> list[dict[str, Any]]:
+    """Split one received text frame into its JSON objects (client side helper)."""
+    return [json.loads(line) for line in data.split("\n") if line.strip()]
+
+
+def connected_frame(connection_id: str, user_id: str, epoch: str, last_seq: int) -> str:
+    """The first frame on every connection."""
+    return dumps(
+        {
+            "type": "connected",
+            "protocol": PROTOCOL_VERSION,
+            "connection_id": connection_id,
+            "user_id": user_id,
+            "epoch": epoch,
+            "last_seq": last_seq,
+        }
+    )
+
+
+def run_accepted_frame(message_id: str, run_id: str, thread_id: str, duplicate: bool) -> str:
+    """The answer to every accepted ``user_message``."""
+    return dumps(
+        {
+            "type": "run_accepted",
+            "message_id": message_id,
+            "run_id": run_id,
+            "thread_id": thread_id,
+            "duplicate": duplicate,
+        }
+    )
+
+
+def error_frame(code: str, message: str, ref: str | None = None) -> str:
+    """An ``error`` control frame; ``ref`` names the offending message or run."""
+    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        body["ref"] = ref
+    return dumps(body)
+
+
+def pong_frame(ping_id: str | None) -> str:
+    """The answer to ``ping``, echoing its id when it had one."""
+    body: dict[str, Any] = {"type": "pong"}
+    if ping_id is not None:
+        body["id"] = ping_id
+    return dumps(body)
+
+
+def replay_gap_frame(requested_after: int, oldest_available: int, reason: str) -> str:
+    """Announce that a resume asked for events the server no longer holds."""
+    return dumps(
+        {
+            "type": "replay_gap",
+            "requested_after": requested_after,
+            "oldest_available": oldest_available,
+            "reason": reason,
+        }
+    )

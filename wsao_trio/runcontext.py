@@ -1,0 +1,50 @@
+"""RunContext: everything an agent may do during its run, and nothing more.
+
+An agent thinks, streams answer text and calls tools; it never sees a socket, the hub
+or the log. Every method is a trio checkpoint, so a stopped run is cancelled promptly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import trio
+
+from wsao_trio.context import ExecutionContext
+from wsao_trio.dispatcher import ToolDispatcher
+from wsao_trio.notifier import Notifier
+
+
+class RunContext:
+    """The agent's view of its run: identity, message, and three actions."""
+
+    def __init__(
+        self, context: ExecutionContext, notifier: Notifier, dispatcher: ToolDispatcher
+    ) -> None:
+        self._context = context
+        self._notifier = notifier
+        self._dispatcher = dispatcher
+        self.run_id = context.run_id
+        self.thread_id = context.thread_id
+        self.user_id = context.user_id
+        self.agent_type = context.agent_type
+        self.message_id = context.message_id
+        self.message = context.message
+
+    async def thinking(self, thought: str) -> None:
+        """Show a reasoning step to the user (``agent_thinking``)."""
+        await self._notifier.emit("agent_thinking", {"thought": str(thought)})
+        await trio.lowlevel.checkpoint()
+
+    async def delta(self, text: str) -> None:
+        """Stream a piece of the answer (``agent_message_delta``)."""
+        await self._notifier.emit("agent_message_delta", {"delta": str(text)})
+        await trio.lowlevel.checkpoint()
+
+    async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None) -> Any:
+        """Call a registered tool; the dispatcher announces and completes it.
+
+        Raises :class:`~wsao_trio.errors.ToolFailed` if the tool fails or is unknown.
+        """
+        return await self._dispatcher.call(self._notifier, name, arguments or {})

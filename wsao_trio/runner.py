@@ -1,0 +1,95 @@
+"""How one run executes: its own cancel scope and nursery, and exactly one ending.
+
+:func:`execute_run` is the body of every run task. It emits ``agent_started``, runs the
+agent in a nursery inside the context's cancel scope (whose deadline is the run
+timeout), and maps whatever happened to one :class:`Outcome`. Whatever happens — the
+agent returns or raises, the user stops it, the timeout hits, stale cleanup or
+shutdown cancel it — the ``finally`` hands that outcome to ``finish``, which emits the
+single terminal event. Tools run inside the same scope, so their ``tool_completed``
+events are out before the terminal one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from wsao_trio.context import ExecutionContext
+from wsao_trio.notifier import Notifier
+from wsao_trio.runstate import RunState
+from wsao_trio.supervisor import Supervisor
+
+COMPLETED_REASON = "completed"
+
+
+@attrs.frozen
+class Outcome:
+    """How a run ended: its terminal state and the payload of its terminal event."""
+
+    state: RunState
+    payload: dict[str, Any]
+
+
+def completed(result: Any) -> Outcome:
+    """The run's agent returned ``result``."""
+    return Outcome(RunState.COMPLETED, {"result": result})
+
+
+def failed(code: str, message: str) -> Outcome:
+    """The run failed: the agent raised (``agent_failed``) or timed out (``run_timeout``)."""
+    return Outcome(RunState.FAILED, {"code": code, "message": message[:1000]})
+
+
+def cancelled(reason: str) -> Outcome:
+    """The run was stopped by the user, stale cleanup or shutdown."""
+    return Outcome(RunState.CANCELLED, {"reason": reason})
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A one-line description of the first real error inside (nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+Finish = Callable[[ExecutionContext, Notifier, Outcome], None]
+
+
+async def execute_run(
+    ctx: ExecutionContext, notifier: Notifier, supervisor: Supervisor, finish: Finish
+) -> None:
+    """Run ``ctx`` to its end and always finish it with exactly one outcome."""
+    outcome: Outcome | None = None
+    try:
+        outcome = await _scoped(ctx, notifier, supervisor)
+    except Exception as exc:  # the agent's failure, possibly inside an ExceptionGroup
+        outcome = failed("agent_failed", describe_exception(exc))
+    finally:
+        if outcome is None:  # cancelled from outside the run's own scope
+            outcome = cancelled(ctx.cancel_reason or "shutdown")
+        finish(ctx, notifier, outcome)
+
+
+async def _scoped(ctx: ExecutionContext, notifier: Notifier, supervisor: Supervisor) -> Outcome:
+    box: list[Any] = []
+
+    async def agent_task() -> None:
+        box.append(await supervisor.run(ctx, notifier))
+
+    with ctx.cancel_scope:
+        async with trio.open_nursery() as run_nursery:
+            run_nursery.start_soon(agent_task)
+        return completed(box[0])
+    return _cancel_outcome(ctx)
+
+
+def _cancel_outcome(ctx: ExecutionContext) -> Outcome:
+    if ctx.cancel_reason == COMPLETED_REASON:
+        return completed(ctx.result)
+    if ctx.cancel_reason is not None:
+        return cancelled(ctx.cancel_reason)
+    return failed("run_timeout", "the run exceeded its time limit")

@@ -1,0 +1,94 @@
+"""The per-connection sender task: channel → socket, batched, under a deadline.
+
+It reads the connection's memory channel, drains whatever else is already queued (up
+to ``batch_max`` frames) into one newline-delimited WebSocket frame, drops events the
+connection already sent (by seq), and writes under ``send_deadline``. A write that
+misses its deadline fails the connection with 4408; like h11's ``send_failed()``, the
+core is told, it does not guess. Cancellation simply stops the loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from wsao_trio.connections import ChannelItem, Connection, ConnectionHub, Outgoing, Preamble
+from wsao_trio.protocol import CLOSE_SLOW_CONSUMER, join_frames
+from wsao_trio.stats import OrchestratorStats
+
+SendText = Callable[[str], Awaitable[None]]
+
+
+def _expand(conn: Connection, item: ChannelItem, out: list[Outgoing]) -> None:
+    if isinstance(item, Preamble):
+        if item.rewind_to is not None:
+            conn.last_sent_seq = min(conn.last_sent_seq, item.rewind_to)
+        for sub in item.items:
+            _keep(conn, sub, out)
+    else:
+        _keep(conn, item, out)
+
+
+def _keep(conn: Connection, item: Outgoing, out: list[Outgoing]) -> None:
+    if item.seq == 0:
+        out.append(item)
+    elif item.seq > conn.last_sent_seq:
+        conn.last_sent_seq = item.seq
+        out.append(item)
+
+
+def _next_batch(conn: Connection, first: ChannelItem, batch_max: int) -> list[Outgoing]:
+    batch: list[Outgoing] = []
+    _expand(conn, first, batch)
+    while len(batch) < batch_max:
+        try:
+            item = conn.receive_channel.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel):
+            break
+        _expand(conn, item, batch)
+    return batch
+
+
+class Sender:
+    """Delivers one connection's queued frames to its socket."""
+
+    def __init__(
+        self,
+        hub: ConnectionHub,
+        stats: OrchestratorStats,
+        *,
+        send_deadline: float,
+        batch_max: int,
+    ) -> None:
+        self._hub = hub
+        self._stats = stats
+        self._deadline = send_deadline
+        self._batch_max = batch_max
+
+    async def run(self, conn: Connection, send: SendText) -> None:
+        """Send until the connection is failed or the task is cancelled."""
+        async for first in conn.receive_channel:
+            batch = _next_batch(conn, first, self._batch_max)
+            if not batch:
+                continue
+            with trio.move_on_after(self._deadline) as scope:
+                await send(join_frames(item.text for item in batch))
+            if scope.cancelled_caught:
+                self._stats.deadline_misses += 1
+                conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")
+                return
+            self._record(conn, batch)
+
+    def _record(self, conn: Connection, batch: list[Outgoing]) -> None:
+        now = time.time()
+        self._stats.frames_sent += 1
+        top = 0
+        for item in batch:
+            if item.seq:
+                self._stats.events_delivered += 1
+                self._stats.delivery_latency.add(now - item.created)
+                top = item.seq
+        if top:
+            self._hub.mark_delivered(conn.user_id, top)

@@ -1,0 +1,152 @@
+"""One WebSocket connection, served by the contract: greet, read frames, send events.
+
+:func:`serve_connection` attaches the connection to the hub, queues ``connected`` (and
+the replay a ``last_seq`` asks for) as its first frames, and then runs two tasks in a
+nursery scoped to the connection: the sender (channel → socket under a deadline) and
+the reader (frames → orchestrator). Whichever ends first ends both; the connection is
+then detached and closed with the code the hub asked for (4408, 1001, 1009), if any.
+Runs are not tied to the connection: a disconnect cancels nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+import trio
+
+from wsao_trio.connections import Connection, Outgoing, Preamble, outgoing_event
+from wsao_trio.errors import ClientError, RateLimited
+from wsao_trio.protocol import (
+    CLOSE_TOO_BIG,
+    Ack,
+    ClientFrame,
+    Ping,
+    Resume,
+    StopAgent,
+    UserMessage,
+    connected_frame,
+    error_frame,
+    parse_client_frame,
+    pong_frame,
+    replay_gap_frame,
+    run_accepted_frame,
+)
+from wsao_trio.ratelimit import TokenBucket
+from wsao_trio.sender import Sender
+from wsao_trio.transport import Transport, TransportClosed
+
+if TYPE_CHECKING:
+    from wsao_trio.orchestrator import Orchestrator
+
+CLOSE_TIMEOUT = 2.0
+
+
+class ConnectionSession:
+    """Serves one authenticated WebSocket of ``user_id`` against an orchestrator."""
+
+    def __init__(self, orchestrator: Orchestrator, transport: Transport, user_id: str) -> None:
+        self._orch = orchestrator
+        self._transport = transport
+        self.user_id = user_id
+        settings = orchestrator.settings
+        self._bucket = TokenBucket(
+            settings.max_frames_per_second, settings.frame_burst, trio.current_time()
+        )
+        self._sender = Sender(
+            orchestrator.hub,
+            orchestrator.stats,
+            send_deadline=settings.send_deadline,
+            batch_max=settings.batch_max,
+        )
+
+    async def serve(self, last_seq: int | None = None, epoch: str | None = None) -> None:
+        """Serve until the peer leaves or the hub closes the connection."""
+        conn = self._orch.hub.attach(self.user_id)
+        try:
+            conn.push(Preamble(self._greeting(conn, last_seq, epoch)))
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._send_loop, conn, nursery.cancel_scope)
+                nursery.start_soon(self._watch_close, conn, nursery.cancel_scope)
+                await self._receive_loop(conn)
+                nursery.cancel_scope.cancel()
+        finally:
+            self._orch.hub.detach(conn)
+        await self._close(conn)
+
+    def _greeting(
+        self, conn: Connection, last_seq: int | None, epoch: str | None
+    ) -> tuple[Outgoing, ...]:
+        log = self._orch.backplane.log(self.user_id)
+        hello = connected_frame(conn.connection_id, self.user_id, log.epoch, log.last_seq)
+        replay = () if last_seq is None else self._replay(last_seq, epoch)
+        return (Outgoing(hello), *replay)
+
+    def _replay(self, last_seq: int, epoch: str | None) -> tuple[Outgoing, ...]:
+        replay = self._orch.backplane.replay(self.user_id, last_seq, epoch)
+        events = tuple(outgoing_event(event) for event in replay.events)
+        if replay.gap is None:
+            return events
+        gap = replay.gap
+        notice = replay_gap_frame(gap.requested_after, gap.oldest_available, gap.reason)
+        return (Outgoing(notice), *events)
+
+    async def _send_loop(self, conn: Connection, scope: trio.CancelScope) -> None:
+        with contextlib.suppress(TransportClosed):
+            await self._sender.run(conn, self._transport.send)
+        scope.cancel()
+
+    async def _watch_close(self, conn: Connection, scope: trio.CancelScope) -> None:
+        await conn.closed.wait()
+        scope.cancel()
+
+    async def _receive_loop(self, conn: Connection) -> None:
+        limit = self._orch.settings.max_frame_bytes
+        while True:
+            try:
+                data = await self._transport.receive()
+            except TransportClosed:
+                return
+            size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace"))
+            if size > limit:
+                conn.fail(CLOSE_TOO_BIG, f"frame of {size} bytes is over the {limit} byte limit")
+                return
+            reply = await self._handle(conn, data)
+            if reply is not None:
+                conn.push(Outgoing(reply))
+
+    async def _handle(self, conn: Connection, data: str | bytes) -> str | None:
+        try:
+            if not self._bucket.allow(trio.current_time()):
+                raise RateLimited("too many frames per second")
+            return await self._dispatch(conn, parse_client_frame(data))
+        except ClientError as exc:
+            self._orch.stats.client_errors[exc.code] += 1
+            return error_frame(exc.code, exc.message, exc.ref)
+
+    async def _dispatch(self, conn: Connection, frame: ClientFrame) -> str | None:
+        if isinstance(frame, UserMessage):
+            ticket = await self._orch.accept(self.user_id, frame)
+            accepted = run_accepted_frame(
+                ticket.message_id, ticket.run_id, ticket.thread_id, ticket.duplicate
+            )
+            conn.push(Outgoing(accepted))  # before agent_started, so clients see it first
+            self._orch.start_execution(ticket)
+        if isinstance(frame, StopAgent):
+            self._orch.stop_run(self.user_id, frame.run_id)
+        elif isinstance(frame, Ack):
+            self._orch.backplane.ack(self.user_id, frame.seq)
+        elif isinstance(frame, Resume):
+            replay = self._replay(frame.last_seq, frame.epoch)
+            conn.push(Preamble(replay, rewind_to=frame.last_seq))
+        elif isinstance(frame, Ping):
+            return pong_frame(frame.id)
+        return None
+
+    async def _close(self, conn: Connection) -> None:
+        if conn.close_code is None:
+            return
+        with trio.move_on_after(CLOSE_TIMEOUT) as scope:
+            scope.shield = True
+            with contextlib.suppress(TransportClosed):
+                await self._transport.close(conn.close_code, conn.close_reason)

@@ -1,0 +1,21 @@
+"""The hypercorn configuration the service runs with, derived from Settings."""
+
+from __future__ import annotations
+
+from hypercorn.config import Config
+
+from wsao_trio.config import Settings
+
+
+def hypercorn_config(settings: Settings, bind: str | None = None) -> Config:
+    """A hypercorn Config: bind address, frame size limit (1009 above it), quiet logs."""
+    config = Config()
+    config.bind = [bind or settings.bind]
+    # hypercorn closes a connection whose message is over this size with 1009.
+    config.websocket_max_message_size = settings.max_frame_bytes
+    config.graceful_timeout = max(1.0, settings.shutdown_grace)
+    config.accesslog = None
+    config.errorlog = "-"
+    config.loglevel = settings.log_level
+    config.keep_alive_timeout = 30
+    return config

@@ -1,0 +1,178 @@
+"""The Quart-Trio application: routes, auth, and the orchestrator's serving lifecycle.
+
+:func:`create_app` builds one application around one orchestrator. The orchestrator is
+opened in the app's ``while_serving`` lifecycle, as a task in the app's nursery, and
+closed when serving stops: running runs end with ``agent_cancelled`` (``shutdown``)
+and sockets close with 1001.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from quart import Response, jsonify, request, websocket
+from quart_trio import QuartTrio
+
+from app.agents import build_registry
+from app.auth import mint_token, token_from_request, valid_user_id, verify_token
+from app.transport import QuartTransport
+from wsao_trio.agents import AgentRegistry
+from wsao_trio.config import Settings, load_settings
+from wsao_trio.errors import AuthError, ConfigError
+from wsao_trio.metrics import build_registry as build_metrics
+from wsao_trio.metrics import render
+from wsao_trio.orchestrator import Orchestrator, open_orchestrator
+
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+STATE_KEY = "wsao"
+
+
+@attrs.define
+class AppState:
+    """What the routes share: settings, the signing secret, and the open orchestrator."""
+
+    settings: Settings
+    secret: str | None
+    registry: AgentRegistry
+    orchestrator: Orchestrator | None = None
+    metrics: CollectorRegistry | None = None
+
+    def require_orchestrator(self) -> Orchestrator:
+        """The orchestrator, once serving has started."""
+        if self.orchestrator is None:
+            raise RuntimeError("the orchestrator is not open (is the app serving?)")
+        return self.orchestrator
+
+
+def resolve_secret(settings: Settings) -> str | None:
+    """The JWT secret: configured, or generated per process when dev auth is on."""
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    return secrets.token_urlsafe(32) if settings.dev_auth else None
+
+
+def check_startable(settings: Settings) -> None:
+    """Refuse to serve without a way to authenticate anyone."""
+    if not settings.jwt_secret and not settings.dev_auth:
+        raise ConfigError(
+            "set WSAO_JWT_SECRET (production) or WSAO_DEV_AUTH=1 (local demo): "
+            "without either no client could ever authenticate"
+        )
+
+
+def state_of(app: QuartTrio) -> AppState:
+    """The AppState of an application built by :func:`create_app`."""
+    state: AppState = app.extensions[STATE_KEY]
+    return state
+
+
+def create_app(
+    settings: Settings | None = None, registry: AgentRegistry | None = None
+) -> QuartTrio:
+    """Build the service. Settings default to the ``WSAO_*`` environment."""
+    settings = settings or load_settings()
+    app = QuartTrio(__name__, static_folder="static", static_url_path="/static")
+    app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = settings.shutdown_grace + 1
+    state = AppState(settings, resolve_secret(settings), registry or build_registry(DOCS_DIR))
+    app.extensions[STATE_KEY] = state
+    _add_lifecycle(app, state)
+    _add_pages(app)
+    _add_api(app, state)
+    _add_websocket(app, state)
+    return app
+
+
+async def _serve_orchestrator(
+    state: AppState, *, task_status: trio.TaskStatus[Orchestrator] = trio.TASK_STATUS_IGNORED
+) -> None:
+    async with open_orchestrator(state.registry, state.settings) as orch:
+        task_status.started(orch)
+        await orch.closed.wait()
+
+
+def _add_lifecycle(app: QuartTrio, state: AppState) -> None:
+    @app.while_serving
+    async def lifecycle() -> AsyncGenerator[None, None]:
+        check_startable(state.settings)
+        orch: Orchestrator = await app.nursery.start(_serve_orchestrator, state)
+        state.orchestrator, state.metrics = orch, build_metrics(orch)
+        yield
+        await orch.aclose()
+
+
+def _add_pages(app: QuartTrio) -> None:
+    @app.get("/")
+    async def index() -> Response:
+        return await app.send_static_file("index.html")
+
+    @app.get("/dashboard")
+    async def dashboard() -> Response:
+        return await app.send_static_file("dashboard.html")
+
+
+def _add_api(app: QuartTrio, state: AppState) -> None:
+    @app.get("/api/config")
+    async def config() -> Response:
+        settings = state.settings
+        return jsonify(
+            dev_auth=settings.dev_auth,
+            agent_types=state.registry.agent_types,
+            default_agent=settings.default_agent,
+        )
+
+    @app.post("/api/dev/token")
+    async def dev_token() -> Any:
+        return await _dev_token(state)
+
+    @app.get("/health")
+    async def health() -> Response:
+        return jsonify(state.require_orchestrator().health())
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        assert state.metrics is not None
+        return Response(render(state.metrics), content_type=CONTENT_TYPE_LATEST)
+
+
+async def _dev_token(state: AppState) -> Any:
+    if not state.settings.dev_auth or state.secret is None:
+        return jsonify(error="dev auth is disabled"), 404
+    body = await request.get_json(silent=True)
+    user_id = body.get("user_id") if isinstance(body, dict) else None
+    if not valid_user_id(user_id):
+        return jsonify(error="user_id must be 1-64 characters of A-Z a-z 0-9 _ . @ -"), 400
+    assert isinstance(user_id, str)
+    return jsonify(token=mint_token(state.secret, user_id, state.settings.dev_token_ttl))
+
+
+def _resume_args(args: Any) -> tuple[int | None, str | None]:
+    raw = args.get("last_seq")
+    if raw is None or raw == "":
+        return None, None
+    if not raw.isdigit():
+        raise ValueError("last_seq must be a non-negative integer")
+    return int(raw), args.get("epoch") or None
+
+
+def _add_websocket(app: QuartTrio, state: AppState) -> None:
+    @app.websocket("/ws")
+    async def ws() -> Any:
+        try:
+            authorization = websocket.headers.get("Authorization", "")
+            token = token_from_request(websocket.args, authorization)
+            user_id = verify_token(state.secret or "", token)
+            last_seq, epoch = _resume_args(websocket.args)
+        except AuthError as exc:
+            return Response(f"unauthorized: {exc}", status=401)
+        except ValueError as exc:
+            return Response(str(exc), status=400)
+        await websocket.accept()
+        orch = state.require_orchestrator()
+        await orch.serve_connection(QuartTransport(websocket), user_id, last_seq, epoch)
+        return None

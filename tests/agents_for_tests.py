@@ -41,6 +41,19 @@ class StepAgent:
         return {"answer": total}
 
 
+class TickAgent:
+    """Text "N D": N thinking events D seconds apart, with a tool call every 5."""
+
+    async def run(self, run: RunContext) -> Any:
+        count, delay = run.message.split()
+        for i in range(int(count)):
+            await run.thinking(f"tick {i}")
+            if i % 5 == 4:
+                await run.call_tool("add", {"a": i, "b": 1})
+            await trio.sleep(float(delay))
+        return {"ticks": int(count)}
+
+
 def registry() -> AgentRegistry:
     reg = AgentRegistry(
         tools=[
@@ -50,4 +63,5 @@ def registry() -> AgentRegistry:
         ]
     )
     reg.register_agent("steps", StepAgent())
+    reg.register_agent("ticks", TickAgent())
     return reg

@@ -1,0 +1,280 @@
+"""The orchestrator's guarantees, through the real orchestrator and in-memory sockets."""
+
+from __future__ import annotations
+
+import trio
+import trio.testing
+
+from tests.agents_for_tests import registry
+from tests.invariants import check_run, check_stream
+from wsao_trio.errors import RateLimited, RunNotFound
+from wsao_trio.metrics import build_registry, render
+from wsao_trio.protocol import CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, UserMessage
+from wsao_trio.runstate import RunState
+from wsao_trio.testing import open_test_orchestrator
+
+
+def count_tasks() -> int:
+    def walk(task: trio.lowlevel.Task) -> int:
+        return 1 + sum(walk(t) for n in task.child_nurseries for t in n.child_tasks)
+
+    return walk(trio.lowlevel.current_root_task())
+
+
+async def test_success_emits_started_steps_and_one_completion() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        events = await harness.run_message("alice", "hello")
+    check_run(events)
+    assert [e["type"] for e in events] == [
+        "agent_started",
+        "agent_thinking",
+        "tool_executing",
+        "tool_completed",
+        "agent_message_delta",
+        "agent_completed",
+    ]
+    assert events[0]["payload"]["message"] == "hello"
+    assert events[-1]["payload"]["result"] == {"answer": 5}
+    assert events[3]["payload"]["ok"] is True and events[3]["payload"]["result"] == 5
+
+
+async def test_agent_exception_ends_with_agent_error() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        events = await harness.run_message("alice", "raise")
+    check_run(events)
+    assert events[-1]["type"] == "agent_error"
+    assert events[-1]["payload"]["code"] == "agent_failed"
+    assert "agent gave up" in events[-1]["payload"]["message"]
+
+
+async def test_failing_tool_completes_not_ok_and_fails_the_run() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        events = await harness.run_message("alice", "boom")
+    check_run(events)
+    completed = [e for e in events if e["type"] == "tool_completed"]
+    assert completed[-1]["payload"]["ok"] is False
+    assert "tool exploded" in completed[-1]["payload"]["error"]
+    assert events[-1]["type"] == "agent_error"
+
+
+async def test_run_timeout_cancels_the_tool_and_reports_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_test_orchestrator(
+        registry(), default_agent="steps", run_timeout=5, orphan_timeout=3600
+    ) as harness:
+        events = await harness.run_message("alice", "sleep=100")
+    check_run(events)
+    assert events[-1]["type"] == "agent_error"
+    assert events[-1]["payload"]["code"] == "run_timeout"
+    slow = [e for e in events if e["type"] == "tool_completed"][-1]
+    assert slow["payload"] == {**slow["payload"], "ok": False, "error": "cancelled"}
+
+
+async def test_stop_run_cancels_with_reason_user_and_completes_the_tool() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        client = await harness.connect("alice")
+        client.send_message("sleep=100")
+        accepted = await client.receive_type("run_accepted")
+        await client.receive_type("tool_executing")
+        await client.receive_type("tool_executing")
+        client.send({"type": "stop_agent", "run_id": accepted["run_id"]})
+        events = await client.collect_run(accepted["run_id"])
+    check_run(events)
+    assert events[-1]["type"] == "agent_cancelled"
+    assert events[-1]["payload"]["reason"] == "user"
+
+
+async def test_another_users_stop_is_refused_like_an_unknown_run() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        orch = harness.orchestrator
+        ticket = await orch.submit("alice", UserMessage(message_id="m1", text="sleep=100"))
+        for run_id in (ticket.run_id, "no-such-run"):
+            try:
+                orch.stop_run("mallory", run_id)
+            except RunNotFound as exc:
+                assert exc.code == "run_not_found" and exc.ref == run_id
+            else:
+                raise AssertionError("stop of a foreign run was accepted")
+        assert ticket.context is not None and ticket.context.state is RunState.RUNNING
+
+
+async def test_concurrent_creates_with_one_message_id_make_one_run() -> None:
+    tickets = []
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        orch = harness.orchestrator
+
+        async def create() -> None:
+            tickets.append(await orch.create_execution_context("steps", "u", "hi", "same-id"))
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(50):
+                nursery.start_soon(create)
+    assert len({t.run_id for t in tickets}) == 1
+    assert sum(not t.duplicate for t in tickets) == 1
+    assert orch.stats.dedup_hits == 49
+
+
+async def test_per_user_run_limit_is_rate_limited() -> None:
+    async with open_test_orchestrator(
+        registry(), default_agent="steps", max_runs_per_user=2
+    ) as harness:
+        orch = harness.orchestrator
+        for i in range(2):
+            await orch.submit("alice", UserMessage(message_id=f"m{i}", text="sleep=100"))
+        try:
+            await orch.submit("alice", UserMessage(message_id="m3", text="sleep=100"))
+        except RateLimited as exc:
+            assert exc.code == "rate_limited"
+        else:
+            raise AssertionError("third concurrent run was accepted")
+        await orch.submit("bob", UserMessage(message_id="m3", text="hi"))
+
+
+async def test_events_never_reach_another_users_connection() -> None:
+    async with open_test_orchestrator(registry(), default_agent="ticks") as harness:
+        alice = await harness.connect("alice")
+        bob = await harness.connect("bob")
+        alice.send_message("12 0")
+        bob.send_message("7 0")
+        a_run = (await alice.receive_type("run_accepted"))["run_id"]
+        b_run = (await bob.receive_type("run_accepted"))["run_id"]
+        a_events = await alice.collect_run(a_run)
+        b_events = await bob.collect_run(b_run)
+    assert {e["run_id"] for e in alice.seen if "seq" in e} == {a_run}
+    assert {e["run_id"] for e in bob.seen if "seq" in e} == {b_run}
+    check_run(a_events)
+    check_run(b_events)
+
+
+async def test_reconnect_mid_run_loses_and_duplicates_nothing() -> None:
+    async with open_test_orchestrator(registry(), default_agent="ticks") as harness:
+        first = await harness.connect("alice")
+        first.send_message("40 0.005")
+        run_id = (await first.receive_type("run_accepted"))["run_id"]
+        for _ in range(8):
+            await first.receive_type("agent_thinking")
+        got = [e for e in first.seen if "seq" in e]
+        first.transport.client_disconnect()
+        epoch = first.connected["epoch"]
+        second = await harness.connect("alice", last_seq=got[-1]["seq"], epoch=epoch)
+        rest = await second.collect_run(run_id)
+    events = got + rest
+    check_stream(events)
+    check_run(events)
+    assert len([e for e in events if e["type"] == "agent_thinking"]) == 40
+
+
+async def test_stale_cleanup_cancels_runs_of_users_gone_too_long(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_test_orchestrator(
+        registry(), default_agent="steps", orphan_timeout=10, janitor_interval=1
+    ) as harness:
+        client = await harness.connect("alice")
+        client.send_message("sleep=1000")
+        run_id = (await client.receive_type("run_accepted"))["run_id"]
+        client.transport.client_disconnect()
+        await trio.sleep(30)
+        assert harness.orchestrator.get_run(run_id) is None
+        again = await harness.connect("alice", last_seq=0)
+        events = await again.collect_run(run_id)
+    check_run(events)
+    assert events[-1]["payload"]["reason"] == "orphaned"
+    assert harness.orchestrator.stats.cleanups["orphaned"] == 1
+
+
+async def test_cleanup_stale_contexts_keeps_runs_of_connected_users(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_test_orchestrator(
+        registry(), default_agent="steps", orphan_timeout=10, janitor_interval=3600
+    ) as harness:
+        await harness.connect("alice")
+        orch = harness.orchestrator
+        kept = await orch.submit("alice", UserMessage(message_id="a", text="sleep=1000"))
+        gone = await orch.submit("nobody", UserMessage(message_id="b", text="sleep=1000"))
+        await trio.sleep(11)
+        assert await orch.cleanup_stale_contexts() == 1
+        await trio.sleep(0.1)
+        assert orch.get_run(kept.run_id) is not None
+        assert orch.get_run(gone.run_id) is None
+
+
+async def test_shutdown_cancels_runs_closes_1001_and_leaves_no_task() -> None:
+    before = count_tasks()
+    async with open_test_orchestrator(registry(), default_agent="ticks") as harness:
+        client = await harness.connect("alice")
+        client.send_message("1000 0.01")
+        run_id = (await client.receive_type("run_accepted"))["run_id"]
+        await client.receive_type("agent_thinking")
+        await harness.orchestrator.aclose()
+        events = await client.collect_run(run_id)
+        await client.transport.closed.wait()
+    check_run(events)
+    assert events[-1]["payload"]["reason"] == "shutdown"
+    assert client.transport.close_code == CLOSE_GOING_AWAY
+    assert count_tasks() == before
+
+
+async def test_never_reading_connection_is_closed_and_fast_tab_keeps_up() -> None:
+    async with open_test_orchestrator(
+        registry(), default_agent="ticks", send_deadline=0.2, connection_buffer=16
+    ) as harness:
+        stuck = await harness.connect("alice", buffer=0)
+        fast = await harness.connect("alice")
+        fast.send_message("300 0.001")
+        run_id = (await fast.receive_type("run_accepted"))["run_id"]
+        events = await fast.collect_run(run_id)
+        with trio.fail_after(5):
+            await stuck.transport.closed.wait()
+        depth = max(c.queue_depth for c in harness.orchestrator.hub.all_connections())
+    assert stuck.transport.close_code == CLOSE_SLOW_CONSUMER
+    check_run(events)
+    assert len(events) == 300 + 60 * 2 + 2
+    assert depth <= 16
+
+
+async def test_ensure_event_delivery_true_when_written_false_without_connection(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_test_orchestrator(
+        registry(), default_agent="steps", delivery_deadline=1, orphan_timeout=3600
+    ) as harness:
+        orch = harness.orchestrator
+        client = await harness.connect("alice")
+        online = await orch.submit("alice", UserMessage(message_id="a", text="sleep=1000"))
+        offline = await orch.submit("bob", UserMessage(message_id="b", text="sleep=1000"))
+        assert online.context is not None and offline.context is not None
+        assert await orch.ensure_event_delivery(online.context, "agent_thinking", {"thought": "x"})
+        assert not await orch.ensure_event_delivery(
+            offline.context, "agent_thinking", {"thought": "y"}
+        )
+        assert not await orch.ensure_event_delivery(online.context, "agent_completed", {})
+        await client.receive_type("agent_thinking")
+
+
+async def test_complete_execution_of_a_caller_driven_context() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        orch = harness.orchestrator
+        client = await harness.connect("alice")
+        ticket = await orch.create_execution_context("steps", "alice", "manual", "m1")
+        assert ticket.context is not None and ticket.context.state is RunState.PENDING
+        await orch.complete_execution(ticket.context, {"answer": "done by hand"})
+        events = await client.collect_run(ticket.run_id)
+    check_run(events)
+    assert events[-1]["payload"]["result"] == {"answer": "done by hand"}
+    assert orch.get_run(ticket.run_id) is None
+
+
+async def test_health_and_metrics_report_the_work_done() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        await harness.run_message("alice", "hello")
+        await harness.run_message("alice", "raise")
+        health = harness.orchestrator.health()
+        text = render(build_registry(harness.orchestrator)).decode()
+    assert health["runs"]["completed"] == 1 and health["runs"]["failed"] == 1
+    assert health["events"]["emitted"] >= 10
+    assert health["delivery_latency_ms"]["samples"] >= 10
+    assert 'wsao_runs_finished_total{state="completed"} 1.0' in text
+    assert "wsao_delivery_latency_seconds_bucket" in text

@@ -172,7 +172,7 @@ class Orchestrator:
         """Cancel a run of this user; RunNotFound if unknown, ended or another user's."""
         entry = self._runs.get(run_id)
         if entry is None or entry[0].user_id != user_id or not self.cancel_run(entry[0], reason):
-            raise RunNotFound(f"no running run {run_id!r}", ref=run_id)
+            raise RunNotFound("no such run of yours is running", ref=run_id)
 
     def cancel_run(self, ctx: ExecutionContext, reason: str) -> bool:
         """Cancel any registered run for ``reason``; False if it has already ended.

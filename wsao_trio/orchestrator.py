@@ -100,12 +100,16 @@ class Orchestrator:
             return self._duplicate(user_id, message_id, existing)
         self._check_can_run(agent_type, user_id, message_id)
         ctx = self._new_context(agent_type, user_id, message, message_id, thread_id)
-        self._dedup.claim(user_id, message_id, (ctx.run_id, ctx.thread_id))
-        notifier = Notifier(ctx, self.backplane, self.stats)
-        self._runs[ctx.run_id] = (ctx, notifier)
-        self._user_runs.setdefault(user_id, set()).add(ctx.run_id)
+        notifier = self._register(ctx)
         await trio.lowlevel.checkpoint()
         return RunTicket(ctx.run_id, ctx.thread_id, message_id, False, ctx, notifier)
+
+    def _register(self, ctx: ExecutionContext) -> Notifier:
+        self._dedup.claim(ctx.user_id, ctx.message_id, (ctx.run_id, ctx.thread_id))
+        notifier = Notifier(ctx, self.backplane, self.stats)
+        self._runs[ctx.run_id] = (ctx, notifier)
+        self._user_runs.setdefault(ctx.user_id, set()).add(ctx.run_id)
+        return notifier
 
     def _duplicate(self, user_id: str, message_id: str, existing: tuple[str, str]) -> RunTicket:
         self.stats.dedup_hits += 1

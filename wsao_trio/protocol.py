@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
@@ -104,15 +105,17 @@ def _user_message(obj: Mapping[str, Any]) -> UserMessage:
     )
 
 
-_PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], ClientFrame]]] = {
-    "user_message": _user_message,
-    "stop_agent": lambda o: StopAgent(run_id=_field(o, "run_id", str)),
-    "ack": lambda o: Ack(seq=_field(o, "seq", int)),
-    "resume": lambda o: Resume(
-        last_seq=_field(o, "last_seq", int), epoch=_field(o, "epoch", str, required=False)
-    ),
-    "ping": lambda o: Ping(id=_field(o, "id", str, required=False)),
-}
+_PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], ClientFrame]]] = MappingProxyType(
+    {
+        "user_message": _user_message,
+        "stop_agent": lambda o: StopAgent(run_id=_field(o, "run_id", str)),
+        "ack": lambda o: Ack(seq=_field(o, "seq", int)),
+        "resume": lambda o: Resume(
+            last_seq=_field(o, "last_seq", int), epoch=_field(o, "epoch", str, required=False)
+        ),
+        "ping": lambda o: Ping(id=_field(o, "id", str, required=False)),
+    }
+)
 
 CLIENT_FRAME_TYPES: Final = frozenset(_PARSERS)
 
@@ -193,8 +196,18 @@ def encode_event(fields: Mapping[str, Any]) -> str:
 
 
 def dumps(obj: Any) -> str:
-    """Compact JSON that never contains a raw newline, so frames can be batched."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Compact JSON that never contains a raw newline, so frames can be batched.
+
+    Lone surrogates (valid as JSON escapes, so a client can send them) cannot be
+    encoded as UTF-8; such a frame is encoded with ``ensure_ascii`` so it can always
+    be sent as a WebSocket text frame.
+    """
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, default=str)
+    return text
 
 
 def join_frames(texts: Iterable[str]) -> str:

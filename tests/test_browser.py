@@ -1,0 +1,99 @@
+"""The chat page in Debian's Chromium, driven by Playwright's sync API.
+
+The server is the real service (`python -m app`) in a subprocess on a free loopback
+port; Playwright's sync API runs outside any trio loop, so this test is synchronous.
+It saves a screenshot of the page to docs/ for the README.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from wsao_trio.config import process_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def service_url() -> Iterator[str]:
+    port = free_port()
+    env = {**process_environment(), "WSAO_DEV_AUTH": "1", "WSAO_BIND": f"127.0.0.1:{port}"}
+    proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url)
+        yield url
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=15) == 0
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("service did not become ready")
+
+
+def sign_in_and_ask(page: Page, url: str) -> None:
+    page.goto(url)
+    page.fill("#name", "alice")
+    page.click("#signin")
+    expect(page.locator("#status")).to_have_attribute("data-state", "connected", timeout=10_000)
+    page.fill("#message", "What is 17 * 23 + 4?")
+    page.click("#send")
+
+
+def test_chat_page_shows_tools_answer_and_stop(service_url: str) -> None:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        sign_in_and_ask(page, service_url)
+        run = page.locator(".run[data-state='completed']").first
+        expect(run).to_be_visible(timeout=15_000)
+        tool = run.locator(".tool[data-tool-name='calculator']")
+        expect(tool.locator(".tool-args")).to_contain_text("17 * 23 + 4")
+        expect(tool.locator(".tool-result")).to_contain_text("395")
+        expect(run.locator(".answer")).to_contain_text("395")
+        page.fill("#message", "Think slowly about a long problem")
+        page.click("#send")
+        running = page.locator(".run[data-state='running']").first
+        expect(running.locator(".thinking").first).to_be_visible(timeout=10_000)
+        page.screenshot(path=str(ROOT / "docs" / "screenshot-chat.png"), full_page=True)
+        running.locator(".stop").click()
+        cancelled = page.locator(".run[data-state='cancelled']").first
+        expect(cancelled.locator(".cancel-reason")).to_contain_text("user", timeout=10_000)
+        browser.close()

@@ -82,30 +82,24 @@ class MemoryTransport:
         self._client_inbox.close()
 
 
-class MemoryClient:
-    """A protocol-level client of one :class:`MemoryTransport`."""
+class FrameCollector:
+    """Reads server frames one object at a time (frames are split on newlines).
 
-    def __init__(self, transport: MemoryTransport, user_id: str) -> None:
-        self.transport = transport
-        self.user_id = user_id
-        self.connected: dict[str, Any] = {}
+    Subclasses supply :meth:`next_text`; everything read is kept in ``seen``.
+    """
+
+    def __init__(self) -> None:
         self.backlog: deque[dict[str, Any]] = deque()
         self.seen: list[dict[str, Any]] = []
 
-    def send(self, frame: dict[str, Any]) -> None:
-        """Send one frame (a dict, encoded as JSON)."""
-        self.transport.client_send_nowait(json.dumps(frame))
-
-    def send_message(self, text: str, **fields: Any) -> str:
-        """Send a ``user_message``; return its message id."""
-        message_id = fields.pop("message_id", None) or uuid.uuid4().hex
-        self.send({"type": "user_message", "message_id": message_id, "text": text, **fields})
-        return message_id
+    async def next_text(self) -> str:
+        """The next raw text frame from the server."""
+        raise NotImplementedError
 
     async def receive(self) -> dict[str, Any]:
-        """The next server object (frames are split on newlines)."""
+        """The next server object."""
         while not self.backlog:
-            self.backlog.extend(split_frames(await self.transport.client_receive()))
+            self.backlog.extend(split_frames(await self.next_text()))
         obj = self.backlog.popleft()
         self.seen.append(obj)
         return obj
@@ -125,6 +119,34 @@ class MemoryClient:
             if obj.get("run_id") == run_id and "seq" in obj:
                 events.append(obj)
         return events
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every run event read so far."""
+        return [obj for obj in self.seen if "seq" in obj]
+
+
+class MemoryClient(FrameCollector):
+    """A protocol-level client of one :class:`MemoryTransport`."""
+
+    def __init__(self, transport: MemoryTransport, user_id: str) -> None:
+        super().__init__()
+        self.transport = transport
+        self.user_id = user_id
+        self.connected: dict[str, Any] = {}
+
+    async def next_text(self) -> str:
+        """The next raw frame from the server."""
+        return await self.transport.client_receive()
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Send one frame (a dict, encoded as JSON)."""
+        self.transport.client_send_nowait(json.dumps(frame))
+
+    def send_message(self, text: str, **fields: Any) -> str:
+        """Send a ``user_message``; return its message id."""
+        message_id = fields.pop("message_id", None) or uuid.uuid4().hex
+        self.send({"type": "user_message", "message_id": message_id, "text": text, **fields})
+        return message_id
 
 
 class OrchestratorHarness:

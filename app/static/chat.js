@@ -9,7 +9,7 @@
 (() => {
   // ---------------------------------------------------------------- constants
   const MAX_STORED_EVENTS = 500; // per user, in sessionStorage
-  const MAX_MEMORY_EVENTS = 3000; // in this tab; oldest finished runs go first
+  const MAX_MEMORY_EVENTS = 10000; // in this tab; oldest finished runs go first
   const ACK_EVERY = 20;
   const ACK_INTERVAL_MS = 500;
   const BACKOFF_MIN_MS = 250;

@@ -28,6 +28,7 @@ from wsao_trio.errors import AuthError, ConfigError
 from wsao_trio.metrics import build_registry as build_metrics
 from wsao_trio.metrics import render
 from wsao_trio.orchestrator import Orchestrator, open_orchestrator
+from wsao_trio.protocol import CLOSE_UNAUTHORIZED
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 STATE_KEY = "wsao"
@@ -164,15 +165,18 @@ def _add_websocket(app: QuartTrio, state: AppState) -> None:
     @app.websocket("/ws")
     async def ws() -> Any:
         try:
-            authorization = websocket.headers.get("Authorization", "")
-            token = token_from_request(websocket.args, authorization)
-            user_id = verify_token(state.secret or "", token)
             last_seq, epoch = _resume_args(websocket.args)
-        except AuthError as exc:
-            return Response(f"unauthorized: {exc}", status=401)
         except ValueError as exc:
             return Response(str(exc), status=400)
         await websocket.accept()
+        try:
+            authorization = websocket.headers.get("Authorization", "")
+            token = token_from_request(websocket.args, authorization)
+            user_id = verify_token(state.secret or "", token)
+        except AuthError as exc:
+            # Browsers cannot see an HTTP 401 on a WebSocket handshake; 4401 they can.
+            await websocket.close(CLOSE_UNAUTHORIZED, str(exc)[:120])
+            return None
         orch = state.require_orchestrator()
         await orch.serve_connection(QuartTransport(websocket), user_id, last_seq, epoch)
         return None

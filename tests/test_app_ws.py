@@ -251,12 +251,21 @@ async def test_too_many_runs_at_once_is_rate_limited(server_factory: Any) -> Non
     ],
     ids=["missing", "malformed", "wrong-secret", "expired"],
 )
-async def test_bad_tokens_are_refused_with_401(server: LiveServer, token: str | None) -> None:
+async def test_bad_tokens_are_closed_with_4401(server: LiveServer, token: str | None) -> None:
     url = server.ws_url + ("" if token is None else f"?token={token}")
+    with trio.fail_after(10), pytest.raises(ConnectionClosed) as closed:
+        async with open_websocket_url(url) as ws:
+            await ws.get_message()
+    assert closed.value.reason.code == 4401
+    assert server.orchestrator.hub.connection_count == 0
+
+
+async def test_malformed_last_seq_is_refused_with_400(server: LiveServer) -> None:
+    url = f"{server.ws_url}?token={server.token('alice')}&last_seq=abc"
     with trio.fail_after(10), pytest.raises(ConnectionRejected) as rejected:
         async with open_websocket_url(url):
             pass
-    assert rejected.value.status_code == 401
+    assert rejected.value.status_code == 400
 
 
 async def test_bearer_header_is_accepted(server: LiveServer) -> None:

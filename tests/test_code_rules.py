@@ -65,13 +65,17 @@ def _public_defs(tree: ast.Module) -> Iterator[ast.AST]:
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
             yield node
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
-                    if not item.name.startswith("_") and not _is_overload(item):
-                        yield item
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            if not node.name.startswith("_"):
-                yield node
+            yield from (item for item in node.body if _is_public_function(item))
+        elif _is_public_function(node):
+            yield node
+
+
+def _is_public_function(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and not node.name.startswith("_")
+        and not _is_overload(node)
+    )
 
 
 def _is_overload(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -22,18 +22,18 @@ KIB = 1024
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
+    if not value > 0:  # also rejects NaN
         raise ConfigError(f"{_env_name(attribute.name)} must be > 0, got {value!r}")
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
+    if not value >= 0:  # also rejects NaN
         raise ConfigError(f"{_env_name(attribute.name)} must be >= 0, got {value!r}")
 
 
 def _bind(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         raise ConfigError(f"WSAO_BIND must look like HOST:PORT, got {value!r}")
 
 

@@ -1,0 +1,117 @@
+"""``python -m stress load|bench``: the harness's command line.
+
+``load`` drives a running server (loopback only) in one of its modes and writes
+``OUT.json`` and ``OUT.png``; ``bench`` starts the real app and the raw-push
+baseline one after another, loads both the same way and prints app/baseline ratios.
+The exit status is 1 when a run saw a violation, a duplicate or lost a critical event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import trio
+
+from stress.scripted import parse_profile
+from stress.spec import LoadSpec, parse_target
+
+DEFAULT_PROFILE = "thoughts=3 tools=3 delay_ms=20"
+RESULTS = Path("stress/results")
+
+
+def _workload_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--users", type=int, default=100, help="simulated users (connections)")
+    parser.add_argument("--runs-per-user", type=int, default=5)
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, help="scripted agent profile")
+    parser.add_argument(
+        "--rate", type=float, default=None,
+        help="runs/s over all users (open loop); default: closed loop, next run on end",
+    )  # fmt: skip
+    parser.add_argument("--think-ms", type=float, default=0.0, help="closed-loop pause")
+    parser.add_argument("--duration-limit", type=float, default=300.0, help="hard stop, s")
+    parser.add_argument("--run-timeout", type=float, default=60.0)
+    parser.add_argument("--connect-concurrency", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="results path prefix")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def _load_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT (loopback only)")
+    parser.add_argument("--secret", default=None, help="JWT secret; default: dev tokens")
+    parser.add_argument("--server-pid", type=int, default=None, help="sample its RSS/CPU")
+    mode = parser.add_argument_group("modes")
+    mode.add_argument("--disconnect-every", type=float, default=None, metavar="S")
+    mode.add_argument("--duplicate-sends", type=int, default=1, metavar="K")
+    mode.add_argument("--slow-clients", type=float, default=0.0, metavar="PCT")
+    mode.add_argument("--slow-pause", type=float, default=8.0, help="s slow clients stop reading")
+    mode.add_argument("--slow-profile", default=None, help="profile of slow users' runs")
+    mode.add_argument("--ramp", action="store_true", help="step users up to the p99 knee")
+    mode.add_argument("--p99-bound-ms", type=float, default=50.0)
+    mode.add_argument("--ramp-start", type=int, default=250, help="users of the first step")
+    mode.add_argument("--ramp-step", type=int, default=250, help="users added per step")
+    mode.add_argument("--ramp-max", type=int, default=4000, help="users of the last step")
+    mode.add_argument("--ramp-interval", type=float, default=2.0, help="s between a user's runs")
+
+
+def _bench_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server/client CPUs")
+    parser.add_argument(
+        "--app-env", action="append", default=[], metavar="WSAO_NAME=VALUE",
+        help="extra settings for the real app (repeatable)",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m stress``."""
+    parser = argparse.ArgumentParser(prog="python -m stress", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    load = commands.add_parser("load", help="load a running server")
+    _workload_args(load)
+    _load_args(load)
+    bench = commands.add_parser("bench", help="real app vs raw-push baseline")
+    _workload_args(bench)
+    _bench_args(bench)
+    bench.set_defaults(users=1000)
+    return parser
+
+
+def load_spec(args: argparse.Namespace) -> LoadSpec:
+    """The :class:`LoadSpec` described by ``load`` arguments."""
+    slow = parse_profile(args.slow_profile) if args.slow_profile else None
+    return LoadSpec(
+        target=parse_target(args.url), users=args.users, runs_per_user=args.runs_per_user,
+        profile=parse_profile(args.profile), rate=args.rate, think_ms=args.think_ms,
+        disconnect_every=args.disconnect_every, duplicate_sends=args.duplicate_sends,
+        slow_pct=args.slow_clients, slow_pause=args.slow_pause, slow_profile=slow,
+        duration_limit=args.duration_limit, run_timeout=args.run_timeout,
+        connect_concurrency=args.connect_concurrency, secret=args.secret,
+        server_pid=args.server_pid, seed=args.seed,
+    )  # fmt: skip
+
+
+def out_prefix(args: argparse.Namespace, default: str) -> Path:
+    """Where results go: ``--out`` or ``stress/results/<default>-<time>``."""
+    if args.out is not None:
+        return Path(args.out)
+    return RESULTS / f"{default}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run the command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "bench":
+            from stress.bench import run_bench_command
+
+            return trio.run(run_bench_command, args)
+        from stress.modes import run_load_command
+
+        return trio.run(run_load_command, args)
+    except ValueError as exc:
+        print(f"stress: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,63 @@
+"""The scripted agent's profile (``"thoughts=3 tools=3 delay_ms=20"``), sans-IO.
+
+The harness sends the profile as the run's ``text`` with ``agent_type: "scripted"``
+and derives from it how many events each run must deliver, so delivery success is
+measured against what the contract promises rather than against what arrived.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+KEYS = frozenset({"thoughts", "tools", "delay_ms", "fail", "deltas"})
+
+
+@attrs.frozen
+class Profile:
+    """The knobs of one scripted run, with the contract's defaults."""
+
+    thoughts: int = 1
+    tools: int = 1
+    delay_ms: int = 0
+    fail: int = 0
+    deltas: int = 0
+
+    @property
+    def text(self) -> str:
+        """The ``text`` of the ``user_message`` that asks for this profile."""
+        parts = [f"thoughts={self.thoughts}", f"tools={self.tools}", f"delay_ms={self.delay_ms}"]
+        if self.fail:
+            parts.append("fail=1")
+        if self.deltas:
+            parts.append(f"deltas={self.deltas}")
+        return " ".join(parts)
+
+    @property
+    def critical_per_run(self) -> int:
+        """Critical events of one run: started, thoughts, tool pairs, completed."""
+        completed = 0 if self.fail else 1
+        return 1 + self.thoughts + 2 * self.tools + completed
+
+    @property
+    def events_per_run(self) -> int:
+        """Every event of one run, deltas and the terminal included."""
+        return 2 + self.thoughts + 2 * self.tools + self.deltas
+
+    @property
+    def terminal(self) -> str:
+        """The terminal event type a run of this profile ends with."""
+        return "agent_error" if self.fail else "agent_completed"
+
+
+def parse_profile(text: str) -> Profile:
+    """Parse ``key=value`` pairs; unknown keys and non-integers raise ValueError."""
+    values: dict[str, int] = {}
+    for part in text.split():
+        key, sep, raw = part.partition("=")
+        if not sep or key not in KEYS:
+            raise ValueError(f"bad profile item {part!r}; keys are {sorted(KEYS)}")
+        value = int(raw)
+        if value < 0:
+            raise ValueError(f"profile value {part!r} must be >= 0")
+        values[key] = value
+    return Profile(**values)

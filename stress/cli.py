@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="real app vs raw-push baseline")
     _workload_args(bench)
     _bench_args(bench)
-    bench.set_defaults(users=1000)
+    bench.set_defaults(users=1000, rate=200.0)
     return parser
 
 

@@ -32,6 +32,7 @@ HANDSHAKE_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 2.0
 RECONNECT_SLACK = 20
 UNAUTHORIZED = 4401
+CLOSED_LOOP_SPREAD = 1.0
 WAKE_TYPES = TERMINAL | {"run_accepted", "error"}
 
 
@@ -106,7 +107,8 @@ class UserClient:
             await self._drive_slow()
             return
         interval = spec.users / spec.rate if spec.rate else None
-        start = trio.current_time() + (self.rng.uniform(0, interval) if interval else 0.0)
+        start = trio.current_time() + self.rng.uniform(0, interval or CLOSED_LOOP_SPREAD)
+        await trio.sleep_until(start)
         for number in range(spec.runs_per_user):
             if interval is not None:
                 await trio.sleep_until(start + number * interval)

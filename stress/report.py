@@ -83,14 +83,13 @@ def terminals_bad(terminals: Counter[str]) -> int:
 
 def build(outcome: LoadOutcome, name: str) -> dict[str, Any]:
     """The JSON-able report of one load run."""
-    rec, spec = outcome.recorder, outcome.spec
-    tally = _tally(outcome)
+    rec, tally = outcome.recorder, _tally(outcome)
     totals, violations = tally["totals"], tally["violations"]
     elapsed = max(1e-9, (rec.last_event or outcome.ended_at) - outcome.go_at)
     timeline: Counter[int] = rec.fast.per_second + rec.slow.per_second + rec.replayed.per_second
     return {
         "name": name,
-        "spec": spec.describe(),
+        "spec": outcome.spec.describe(),
         "machine": machine(),
         "connections": _connections(outcome),
         "runs": _runs(outcome, tally["terminals"]),

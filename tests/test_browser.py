@@ -97,3 +97,24 @@ def test_chat_page_shows_tools_answer_and_stop(service_url: str) -> None:
         cancelled = page.locator(".run[data-state='cancelled']").first
         expect(cancelled.locator(".cancel-reason")).to_contain_text("user", timeout=10_000)
         browser.close()
+
+
+def test_dashboard_shows_live_figures(service_url: str) -> None:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chat = browser.new_page()
+        sign_in_and_ask(chat, service_url)
+        expect(chat.locator(".run[data-state='completed']").first).to_be_visible(timeout=15_000)
+        chat.select_option("#agent", "scripted")
+        chat.fill("#message", "thoughts=30 tools=5 delay_ms=200 deltas=5")
+        chat.click("#send")
+        board = browser.new_page(viewport={"width": 1280, "height": 900})
+        board.goto(f"{service_url}/dashboard")
+        expect(board.locator("#connections")).to_have_text("1", timeout=10_000)
+        expect(board.locator("#runs-completed")).to_have_text("1", timeout=10_000)
+        expect(board.locator("#runs-running")).to_have_text("1", timeout=10_000)
+        expect(board.locator("#active-runs tbody tr")).to_have_count(1, timeout=10_000)
+        board.wait_for_timeout(3000)
+        expect(board.locator("#p95")).not_to_have_text("–")
+        board.screenshot(path=str(ROOT / "docs" / "screenshot-dashboard.png"), full_page=True)
+        browser.close()

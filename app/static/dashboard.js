@@ -121,10 +121,10 @@
     setText("#deadline-misses", fmtInt(get(h, "drops", "deadline_misses")));
     setText("#buffer-overflows", fmtInt(get(h, "drops", "buffer_overflows")));
     const cleanups = h.cleanups || {};
-    const total = num(cleanups.total) ?? (num(cleanups.orphaned) ?? 0) + (num(cleanups.timed_out) ?? 0);
+    const total = num(cleanups.total) ?? (num(cleanups.orphaned) ?? 0) + (num(cleanups.stale) ?? 0);
     setText("#cleanups", fmtInt(total));
     setText("#cleanups-orphaned", fmtInt(cleanups.orphaned));
-    setText("#cleanups-timed-out", fmtInt(cleanups.timed_out));
+    setText("#cleanups-stale", fmtInt(cleanups.stale));
   }
 
   function cell(text, cls) {

@@ -115,6 +115,6 @@ def test_dashboard_shows_live_figures(service_url: str) -> None:
         expect(board.locator("#runs-running")).to_have_text("1", timeout=10_000)
         expect(board.locator("#active-runs tbody tr")).to_have_count(1, timeout=10_000)
         board.wait_for_timeout(3000)
-        expect(board.locator("#p95")).not_to_have_text("–")
+        expect(board.locator("#p95")).not_to_have_text("\u2013")
         board.screenshot(path=str(ROOT / "docs" / "screenshot-dashboard.png"), full_page=True)
         browser.close()

@@ -7,6 +7,7 @@ URL to open, and on SIGINT/SIGTERM shuts down in order: runs end with
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -47,6 +48,9 @@ def main() -> int:
     except ConfigError as exc:
         print(f"wsao: cannot start: {exc}", file=sys.stderr)
         return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = create_app(settings)
     host, _, port = settings.bind.rpartition(":")
     print(f"wsao: chat on http://{host}:{port}/  dashboard http://{host}:{port}/dashboard")

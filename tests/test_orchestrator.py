@@ -7,7 +7,7 @@ import trio.testing
 
 from tests.agents_for_tests import registry
 from tests.invariants import check_run, check_stream
-from wsao_trio.errors import RateLimited, RunNotFound
+from wsao_trio.errors import RateLimited, RunNotFound, ShuttingDown
 from wsao_trio.metrics import build_registry, render
 from wsao_trio.protocol import CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, UserMessage
 from wsao_trio.runstate import RunState
@@ -278,3 +278,16 @@ async def test_health_and_metrics_report_the_work_done() -> None:
     assert health["delivery_latency_ms"]["samples"] > 0
     assert 'wsao_runs_finished_total{state="completed"} 1.0' in text
     assert "wsao_delivery_latency_seconds_bucket" in text
+
+
+async def test_no_new_runs_once_shutting_down() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        orch = harness.orchestrator
+        await orch.aclose()
+        try:
+            await orch.submit("alice", UserMessage(message_id="late", text="hi"))
+        except ShuttingDown as exc:
+            assert exc.code == "shutting_down"
+        else:
+            raise AssertionError("a run was accepted during shutdown")
+        assert orch.health()["status"] == "stopping"

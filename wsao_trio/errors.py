@@ -9,7 +9,8 @@
     │   ├── UnknownType            code "unknown_type"
     │   ├── InvalidMessage         code "invalid_message" (names the field)
     │   ├── RateLimited            code "rate_limited"
-    │   └── RunNotFound            code "run_not_found"
+    │   ├── RunNotFound            code "run_not_found"
+    │   └── ShuttingDown           code "shutting_down" (extension: the server is stopping)
     ├── AuthError                  token missing, malformed, wrongly signed or expired
     └── ServerError                our side is at fault
         ├── IllegalTransition      a run state change the state machine forbids
@@ -75,6 +76,12 @@ class RunNotFound(ClientError):
     """The run is unknown, already ended, or another user's: no difference is visible."""
 
     code = "run_not_found"
+
+
+class ShuttingDown(ClientError):
+    """The orchestrator is closing and accepts no new runs (protocol extension)."""
+
+    code = "shutting_down"
 
 
 class ServerError(WsaoError):

@@ -24,7 +24,13 @@ from wsao_trio.config import Settings
 from wsao_trio.connections import ConnectionHub
 from wsao_trio.context import ExecutionContext, new_id
 from wsao_trio.dedup import DedupTable
-from wsao_trio.errors import InvalidMessage, RateLimited, RunFinished, RunNotFound
+from wsao_trio.errors import (
+    InvalidMessage,
+    RateLimited,
+    RunFinished,
+    RunNotFound,
+    ShuttingDown,
+)
 from wsao_trio.health import build_health
 from wsao_trio.janitor import Janitor
 from wsao_trio.notifier import Notifier
@@ -118,8 +124,10 @@ class Orchestrator:
         return RunTicket(run_id, thread_id, message_id, True, ctx, notifier)
 
     def _check_open(self) -> None:
-        if self.closing or self._nursery is None:
-            raise RuntimeError("the orchestrator is not open")
+        if self._nursery is None:
+            raise RuntimeError("the orchestrator is not open (use open_orchestrator)")
+        if self.closing:
+            raise ShuttingDown("the server is shutting down; no new runs are accepted")
 
     def _check_can_run(self, agent_type: str, user_id: str, message_id: str) -> None:
         if not self.registry.has_agent(agent_type):

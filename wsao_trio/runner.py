@@ -11,6 +11,7 @@ events are out before the terminal one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from wsao_trio.runstate import RunState
 from wsao_trio.supervisor import Supervisor
 
 COMPLETED_REASON = "completed"
+logger = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -67,6 +69,7 @@ async def execute_run(
     try:
         outcome = await _scoped(ctx, notifier, supervisor)
     except Exception as exc:  # the agent's failure, possibly inside an ExceptionGroup
+        logger.warning("run %s (%s) failed", ctx.run_id, ctx.agent_type, exc_info=exc)
         outcome = failed("agent_failed", describe_exception(exc))
     finally:
         if outcome is None:  # cancelled from outside the run's own scope

@@ -11,6 +11,7 @@ Runs are not tied to the connection: a disconnect cancels nothing.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 import trio
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from wsao_trio.orchestrator import Orchestrator
 
 CLOSE_TIMEOUT = 2.0
+INTERNAL_ERROR = "internal_error"
+logger = logging.getLogger(__name__)
 
 
 class ConnectionSession:
@@ -123,6 +126,11 @@ class ConnectionSession:
         except ClientError as exc:
             self._orch.stats.client_errors[exc.code] += 1
             return error_frame(exc.code, exc.message, exc.ref)
+        except Exception:
+            # A bug of ours must not end the connection or touch anyone else's state.
+            logger.exception("internal error handling a frame of user %s", self.user_id)
+            self._orch.stats.client_errors[INTERNAL_ERROR] += 1
+            return error_frame(INTERNAL_ERROR, "internal server error; the frame was not handled")
 
     async def _dispatch(self, conn: Connection, frame: ClientFrame) -> str | None:
         if isinstance(frame, UserMessage):
@@ -146,6 +154,13 @@ class ConnectionSession:
     async def _close(self, conn: Connection) -> None:
         if conn.close_code is None:
             return
+        logger.info(
+            "closing connection %s of %s: %s %s",
+            conn.connection_id,
+            self.user_id,
+            conn.close_code,
+            conn.close_reason,
+        )
         with trio.move_on_after(CLOSE_TIMEOUT) as scope:
             scope.shield = True
             with contextlib.suppress(TransportClosed):

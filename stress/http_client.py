@@ -32,15 +32,26 @@ async def request(
 
 
 async def _read_all(stream: trio.SocketStream) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size < MAX_RESPONSE:
+    """Read one response: to ``Content-Length`` when given (servers may keep the
+    socket open after ``Connection: close``), else to EOF."""
+    data = b""
+    while len(data) < MAX_RESPONSE and not _complete(data):
         chunk = await stream.receive_some(65536)
         if not chunk:
             break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+        data += chunk
+    return data
+
+
+def _complete(data: bytes) -> bool:
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for row in head.split(b"\r\n")[1:]:
+        name, _, value = row.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value.strip() or b"0")
+    return False
 
 
 def _parse(raw: bytes) -> tuple[int, bytes]:

@@ -101,10 +101,15 @@ def build(outcome: LoadOutcome, name: str) -> dict[str, Any]:
         **_latency(rec),
         "violations": _violations(violations),
         "errors": {"count": sum(tally["errors"].values()), "by_kind": dict(tally["errors"])},
-        "server": outcome.samples.summary(),
+        "server": outcome.samples.summary(_window(outcome)),
         "timeline": sorted(timeline.items()),
         "timed_out": outcome.timed_out,
     }
+
+
+def _window(outcome: LoadOutcome) -> tuple[float, float]:
+    rec = outcome.recorder
+    return (outcome.go_at - rec.origin, (rec.last_event or outcome.ended_at) - rec.origin)
 
 
 def _latency(rec: Recorder) -> dict[str, Any]:

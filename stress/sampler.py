@@ -17,11 +17,12 @@ class ProcessSamples:
     server: list[tuple[float, float, float]] = attrs.field(factory=list)
     client_cpu: list[tuple[float, float]] = attrs.field(factory=list)
 
-    def summary(self) -> dict[str, object]:
-        """Start/max/end RSS and mean/max CPU, for the report."""
+    def summary(self, window: tuple[float, float]) -> dict[str, object]:
+        """Start/max/end RSS, and mean/max CPU while the load ran (``window``, s)."""
+        start, end = window
         rss = [s[1] for s in self.server]
-        cpu = [s[2] for s in self.server[1:]]
-        mine = [s[1] for s in self.client_cpu[1:]]
+        cpu = [s[2] for s in self.server[1:] if start < s[0] <= end]
+        mine = [s[1] for s in self.client_cpu[1:] if start < s[0] <= end]
         return {
             "pid": self.pid,
             "rss_mb_start": rss[0] if rss else None,

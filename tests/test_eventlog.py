@@ -39,7 +39,6 @@ def _draft(n: int) -> EventDraft:
         run_id=f"run-{n % 3}",
         thread_id="thread",
         agent_type="scripted",
-        event_id=f"ev-{n}",
         payload={"thought": f"t{n}\nline two"},
     )
 
@@ -105,7 +104,7 @@ class EventLogMachine(RuleBasedStateMachine):
         assert "user_id" not in wire
         assert (wire["seq"], wire["event_id"], wire["payload"]) == (
             event.seq,
-            f"ev-{n}",
+            f"{self.log.epoch}-{event.seq}",
             {"thought": f"t{n}\nline two"},
         )
         assert "\n" not in event.text

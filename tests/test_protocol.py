@@ -388,8 +388,9 @@ def test_dumps_is_one_line_valid_utf8_json(value: Any) -> None:
     assert json.loads(text) == as_sent(value)
 
 
-def test_dumps_keeps_non_ascii_text_unescaped() -> None:
-    assert dumps({"m": "héllo ✓"}) == '{"m":"héllo ✓"}'
+def test_dumps_is_ascii_and_round_trips_non_ascii_text() -> None:
+    text = dumps({"m": "héllo ✓"})
+    assert text.isascii() and json.loads(text) == {"m": "héllo ✓"}
 
 
 def test_dumps_escapes_lone_surrogates() -> None:

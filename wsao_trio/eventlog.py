@@ -39,13 +39,12 @@ class Replay:
 
 @attrs.frozen
 class EventDraft:
-    """Everything about an event except what the log assigns (seq and timestamp)."""
+    """Everything about an event except what the log assigns (seq, id, timestamp)."""
 
     type: str
     run_id: str
     thread_id: str
     agent_type: str
-    event_id: str
     payload: Mapping[str, Any]
 
 
@@ -71,11 +70,20 @@ class UserEventLog:
         self.acked_seq = 0
 
     def append(self, draft: EventDraft) -> Event:
-        """Assign the next seq and the timestamp, encode once, store and return the event."""
+        """Assign seq, event id and timestamp, encode once, store and return the event.
+
+        The event id is ``<epoch>-<seq>``: unique because epochs are random per log,
+        and free of the entropy syscall a random id would cost on every event.
+        """
         now = self._clock()
         self.last_seq += 1
         fields = attrs.asdict(draft, recurse=False)
-        fields.update(seq=self.last_seq, timestamp=now, user_id=self.user_id)
+        fields.update(
+            seq=self.last_seq,
+            event_id=f"{self.epoch}-{self.last_seq}",
+            timestamp=now,
+            user_id=self.user_id,
+        )
         event = Event(text=encode_event(fields), **fields)
         self._events.append(event)
         self.prune(now)

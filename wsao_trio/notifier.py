@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wsao_trio.backplane import MemoryBackplane
-from wsao_trio.context import ExecutionContext, new_id
+from wsao_trio.context import ExecutionContext
 from wsao_trio.errors import RunFinished
 from wsao_trio.eventlog import EventDraft
 from wsao_trio.protocol import TERMINAL_EVENTS, Event
@@ -65,7 +65,6 @@ class Notifier:
             run_id=ctx.run_id,
             thread_id=ctx.thread_id,
             agent_type=ctx.agent_type,
-            event_id=new_id(),
             payload=payload,
         )
         event = self._backplane.publish(ctx.user_id, draft)

@@ -196,18 +196,13 @@ def encode_event(fields: Mapping[str, Any]) -> str:
 
 
 def dumps(obj: Any) -> str:
-    """Compact JSON that never contains a raw newline, so frames can be batched.
+    """Compact ASCII JSON that never contains a raw newline, so frames can be batched.
 
-    Lone surrogates (valid as JSON escapes, so a client can send them) cannot be
-    encoded as UTF-8; such a frame is encoded with ``ensure_ascii`` so it can always
-    be sent as a WebSocket text frame.
+    ``ensure_ascii`` escapes everything outside ASCII, so lone surrogates (valid as
+    JSON escapes, so a client can send them) can always be sent in a UTF-8 text frame,
+    and no second pass over the text is needed to check that.
     """
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, default=str)
-    return text
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, default=str)
 
 
 def join_frames(texts: Iterable[str]) -> str:

@@ -35,6 +35,19 @@ CHROMIUM_ARGS = [
 
 pytestmark = pytest.mark.browser
 
+# Keeps every WebSocket the page opens, so a test can drop one as a network would.
+RECORD_SOCKETS = """
+window.__sockets = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = function (...args) {
+  const ws = new NativeWebSocket(...args);
+  window.__sockets.push(ws);
+  return ws;
+};
+Object.assign(window.WebSocket, NativeWebSocket);
+window.WebSocket.prototype = NativeWebSocket.prototype;
+"""
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -117,4 +130,30 @@ def test_dashboard_shows_live_figures(service_url: str) -> None:
         board.wait_for_timeout(3000)
         expect(board.locator("#p95")).not_to_have_text("\u2013")
         board.screenshot(path=str(ROOT / "docs" / "screenshot-dashboard.png"), full_page=True)
+        browser.close()
+
+
+def test_two_tabs_and_a_reconnect_show_every_line_once(service_url: str) -> None:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.add_init_script(RECORD_SOCKETS)
+        tab1, tab2 = context.new_page(), context.new_page()
+        for tab in (tab1, tab2):
+            tab.goto(service_url)
+            tab.fill("#name", "bob")
+            tab.click("#signin")
+            expect(tab.locator("#status")).to_have_attribute("data-state", "connected")
+        tab1.select_option("#agent", "scripted")
+        tab1.fill("#message", "thoughts=25 tools=3 delay_ms=120")
+        tab1.click("#send")
+        expect(tab2.locator(".run .thinking").nth(3)).to_be_visible(timeout=10_000)
+        tab2.evaluate("window.__sockets.at(-1).close()")
+        reopened = "window.__sockets.length === 2 && window.__sockets[1].readyState === 1"
+        tab2.wait_for_function(reopened, timeout=10_000)
+        for tab in (tab1, tab2):
+            run = tab.locator(".run[data-state='completed']")
+            expect(run).to_have_count(1, timeout=20_000)
+            expect(run.locator(".thinking")).to_have_count(25)
+            expect(run.locator(".tool")).to_have_count(3)
         browser.close()

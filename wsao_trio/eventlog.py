@@ -77,17 +77,35 @@ class UserEventLog:
         """
         now = self._clock()
         self.last_seq += 1
-        fields = attrs.asdict(draft, recurse=False)
-        fields.update(
-            seq=self.last_seq,
-            event_id=f"{self.epoch}-{self.last_seq}",
-            timestamp=now,
-            user_id=self.user_id,
-        )
-        event = Event(text=encode_event(fields), **fields)
+        event = self._build(draft, self.last_seq, now)
         self._events.append(event)
         self.prune(now)
         return event
+
+    def _build(self, draft: EventDraft, seq: int, now: float) -> Event:
+        event_id = f"{self.epoch}-{seq}"
+        wire = {
+            "type": draft.type,
+            "seq": seq,
+            "event_id": event_id,
+            "run_id": draft.run_id,
+            "thread_id": draft.thread_id,
+            "agent_type": draft.agent_type,
+            "timestamp": now,
+            "payload": draft.payload,
+        }
+        return Event(
+            seq,
+            event_id,
+            draft.type,
+            draft.run_id,
+            draft.thread_id,
+            draft.agent_type,
+            self.user_id,
+            now,
+            draft.payload,
+            encode_event(wire),
+        )
 
     def prune(self, now: float) -> int:
         """Drop events beyond the count bound or older than the age bound."""

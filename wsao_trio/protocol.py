@@ -179,20 +179,21 @@ class Event:
         return self.type in TERMINAL_EVENTS
 
 
+WIRE_FIELDS: Final = (
+    "type",
+    "seq",
+    "event_id",
+    "run_id",
+    "thread_id",
+    "agent_type",
+    "timestamp",
+    "payload",
+)
+
+
 def encode_event(fields: Mapping[str, Any]) -> str:
     """Encode the wire envelope of an event (the user id is never on the wire)."""
-    return dumps(
-        {
-            "type": fields["type"],
-            "seq": fields["seq"],
-            "event_id": fields["event_id"],
-            "run_id": fields["run_id"],
-            "thread_id": fields["thread_id"],
-            "agent_type": fields["agent_type"],
-            "timestamp": fields["timestamp"],
-            "payload": fields["payload"],
-        }
-    )
+    return dumps({name: fields[name] for name in WIRE_FIELDS})
 
 
 def dumps(obj: Any) -> str:

@@ -75,6 +75,7 @@ class UserLedger:
     sent: dict[str, int] = attrs.field(factory=dict)
     accepted: dict[str, str] = attrs.field(factory=dict)
     fresh: Counter[str] = attrs.field(factory=Counter)
+    duplicate_answers: int = 0
     violations: Violations = attrs.field(factory=Violations)
 
     def record_send(self, message_id: str) -> None:
@@ -92,7 +93,9 @@ class UserLedger:
         prior = self.accepted.setdefault(message_id, run_id)
         if prior != run_id:
             self.violations.add("two_runs_one_message", f"{message_id}: {prior} / {run_id}")
-        if frame.get("duplicate") is not True:
+        if frame.get("duplicate") is True:
+            self.duplicate_answers += 1
+        else:
             self.fresh[message_id] += 1
             if self.fresh[message_id] > 1:
                 self.violations.add("two_fresh_accepts", message_id)

@@ -46,6 +46,10 @@ def mode_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     if spec["slow_pct"]:
         slow = report["latency_slow_clients_ms"]
         rows.append(("slow clients' p99/max ms", f"{slow['p99']:.1f} / {slow['max']:.1f}"))
+    if spec["duplicate_sends"] > 1:
+        runs = report["runs"]
+        rows.append(("run_accepted fresh / duplicate",
+                     f"{runs['accepted_fresh']} / {runs['accepted_duplicate']}"))  # fmt: skip
     if spec["disconnect_every"] or spec["slow_pct"]:
         rows.append(("replayed after resume", str(report["events"].get("replayed", 0))))
         rows.append(("lost (seq gaps)", str(report["events"].get("lost", 0))))

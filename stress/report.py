@@ -140,6 +140,8 @@ def _runs(outcome: LoadOutcome, terminals: Counter[str]) -> dict[str, Any]:
         "planned": spec.users * spec.runs_per_user,
         "sent": sum(len(u.ledger.sent) for u in outcome.users),
         "frames_sent": outcome.recorder.messages_sent,
+        "accepted_fresh": sum(sum(u.ledger.fresh.values()) for u in outcome.users),
+        "accepted_duplicate": sum(u.ledger.duplicate_answers for u in outcome.users),
         "ended": sum(terminals.values()),
         "completed": terminals["agent_completed"],
         "errored": terminals["agent_error"],

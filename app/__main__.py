@@ -22,6 +22,8 @@ from app.server import check_startable, create_app, state_of
 from wsao_trio.config import Settings, load_settings
 from wsao_trio.errors import ConfigError
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 
 async def _until_signal(app: QuartTrio, signals: AsyncIterator[int]) -> None:
     async for signum in signals:
@@ -44,14 +46,12 @@ def main() -> int:
     """Entry point; returns the process exit code."""
     try:
         settings = load_settings()
+        logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
         check_startable(settings)
+        app = create_app(settings)
     except ConfigError as exc:
         print(f"wsao: cannot start: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app = create_app(settings)
     host, _, port = settings.bind.rpartition(":")
     print(f"wsao: chat on http://{host}:{port}/  dashboard http://{host}:{port}/dashboard")
     if settings.dev_auth:

@@ -8,6 +8,7 @@ and sockets close with 1001.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -30,6 +31,7 @@ from wsao_trio.metrics import render
 from wsao_trio.orchestrator import Orchestrator, open_orchestrator
 from wsao_trio.protocol import CLOSE_UNAUTHORIZED
 
+logger = logging.getLogger(__name__)
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 STATE_KEY = "wsao"
 
@@ -59,11 +61,16 @@ def resolve_secret(settings: Settings) -> str | None:
 
 
 def check_startable(settings: Settings) -> None:
-    """Refuse to serve without a way to authenticate anyone."""
+    """Refuse to serve without a way to authenticate anyone; warn about dev auth."""
     if not settings.jwt_secret and not settings.dev_auth:
         raise ConfigError(
             "set WSAO_JWT_SECRET (production) or WSAO_DEV_AUTH=1 (local demo): "
             "without either no client could ever authenticate"
+        )
+    if settings.dev_auth and settings.jwt_secret:
+        logger.warning(
+            "WSAO_DEV_AUTH is on with WSAO_JWT_SECRET set: /api/dev/token signs valid "
+            "tokens for any user with that secret; never enable dev auth in production"
         )
 
 
@@ -78,9 +85,13 @@ def create_app(
 ) -> QuartTrio:
     """Build the service. Settings default to the ``WSAO_*`` environment."""
     settings = settings or load_settings()
+    registry = registry or build_registry(DOCS_DIR)
+    if not registry.has_agent(settings.default_agent):
+        known = ", ".join(registry.agent_types)
+        raise ConfigError(f"WSAO_DEFAULT_AGENT {settings.default_agent!r} is not one of: {known}")
     app = QuartTrio(__name__, static_folder="static", static_url_path="/static")
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = settings.shutdown_grace + 1
-    state = AppState(settings, resolve_secret(settings), registry or build_registry(DOCS_DIR))
+    state = AppState(settings, resolve_secret(settings), registry)
     app.extensions[STATE_KEY] = state
     _add_lifecycle(app, state)
     _add_pages(app)

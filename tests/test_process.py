@@ -28,12 +28,30 @@ def test_refuses_to_start_without_secret_or_dev_auth() -> None:
     assert b"WSAO_JWT_SECRET" in done.stderr and b"WSAO_DEV_AUTH" in done.stderr
 
 
-def test_unknown_setting_is_a_clear_error() -> None:
-    env = {**process_environment(), "WSAO_SEND_DEADLIN": "3", "WSAO_DEV_AUTH": "1"}
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WSAO_SEND_DEADLIN", "3", b"unknown setting WSAO_SEND_DEADLIN"),
+        ("WSAO_SEND_DEADLINE", "-1", b"WSAO_SEND_DEADLINE must be > 0"),
+        ("WSAO_LOG_LEVEL", "chatty", b"WSAO_LOG_LEVEL must be one of"),
+        ("WSAO_DEFAULT_AGENT", "nope", b"WSAO_DEFAULT_AGENT 'nope' is not one of"),
+        ("WSAO_DEV_AUTH", "maybe", b"WSAO_DEV_AUTH: expected a boolean"),
+    ],
+)
+def test_bad_setting_is_a_clear_error(name: str, value: str, message: bytes) -> None:
+    env = {**process_environment(), "WSAO_DEV_AUTH": "1", name: value}
     done = subprocess.run(
         [sys.executable, "-m", "app"], cwd=ROOT, env=env, capture_output=True, timeout=30
     )
-    assert done.returncode == 2 and b"unknown setting WSAO_SEND_DEADLIN" in done.stderr
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_hypercorn_cli_stops_on_a_bad_setting() -> None:
+    env = {**process_environment(), "WSAO_DEV_AUTH": "1", "WSAO_SEND_DEADLIN": "3"}
+    hypercorn = [sys.executable, "-m", "hypercorn", "--worker-class", "trio"]
+    bind = ["--bind", f"127.0.0.1:{free_port()}", "app:app"]
+    done = subprocess.run(hypercorn + bind, cwd=ROOT, env=env, capture_output=True, timeout=30)
+    assert b"unknown setting WSAO_SEND_DEADLIN" in done.stderr
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])

@@ -19,6 +19,7 @@ from wsao_trio.errors import ConfigError
 SECONDS = 1.0
 MINUTES = 60 * SECONDS
 KIB = 1024
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -35,6 +36,12 @@ def _bind(instance: object, attribute: attrs.Attribute[Any], value: str) -> None
     host, sep, port = value.rpartition(":")
     if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
         raise ConfigError(f"WSAO_BIND must look like HOST:PORT, got {value!r}")
+
+
+def _log_level(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value.upper() not in LOG_LEVELS:
+        choices = ", ".join(LOG_LEVELS)
+        raise ConfigError(f"WSAO_LOG_LEVEL must be one of {choices}, got {value!r}")
 
 
 def _env_name(field: str) -> str:
@@ -69,7 +76,7 @@ class Settings:
     max_frames_per_second: float = attrs.field(default=50.0, validator=_positive)
     frame_burst: int = attrs.field(default=100, validator=_positive)
     default_agent: str = "assistant"
-    log_level: str = "INFO"
+    log_level: str = attrs.field(default="INFO", validator=_log_level)
 
 
 def _parse_bool(raw: str) -> bool:

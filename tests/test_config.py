@@ -135,9 +135,19 @@ def test_integer_fields_reject_fractions(field: str) -> None:
     _config_error({env_name(field): "2.5"}, env_name(field))
 
 
-@pytest.mark.parametrize("field", ["jwt_secret", "default_agent", "log_level"])
+@pytest.mark.parametrize("field", ["jwt_secret", "default_agent"])
 def test_strings_are_taken_verbatim(field: str) -> None:
     assert getattr(load_settings({env_name(field): " x y "}), field) == " x y "
+
+
+@pytest.mark.parametrize("level", ["debug", "INFO", "Warning", "ERROR", "critical"])
+def test_log_level_accepts_level_names(level: str) -> None:
+    assert load_settings({"WSAO_LOG_LEVEL": level}).log_level == level
+
+
+@pytest.mark.parametrize("level", ["", "chatty", " x y ", "10"])
+def test_log_level_rejects_other_values(level: str) -> None:
+    _config_error({"WSAO_LOG_LEVEL": level}, "WSAO_LOG_LEVEL")
 
 
 # --- unknown names ---------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """``python -m stress bench``: the real app against the raw-push baseline.
 
 Starts, one after the other on a free loopback port, (1) the real app
-(``python -m app``) and (2) :mod:`stress.baseline_app`, pinning the server to CPU 0 and
-this load generator to CPU 1, and sends each the same two loads:
+(``python -m app``) and (2) :mod:`stress.baseline_app` (with ``--pin``: the server on
+CPU 0, this load generator on CPU 1), and sends each the same two loads:
 
 - ``latency``: ``--users`` connections, runs sent open loop at ``--rate`` runs/s —
   delivery latency under a load the server can carry (target: app p99 < 50 ms);
@@ -83,7 +83,7 @@ async def bench_server(
         argv, env = app_command(port, secret, app_settings(args))
     else:
         argv, env = baseline_command(port, secret)
-    cpu = None if args.no_pin else SERVER_CPU
+    cpu = SERVER_CPU if args.pin else None
     reports = []
     async with running_server(kind, argv, env, port, out / f"{kind}.log", cpu) as server:
         for phase in phases(args):
@@ -150,7 +150,7 @@ def format_bench(app: list[dict[str, Any]], base: list[dict[str, Any]]) -> str:
 
 async def run_bench_command(args: argparse.Namespace) -> int:
     """``stress bench``: app then baseline; print, write JSON/PNGs; 1 if a target fails."""
-    if not args.no_pin:
+    if args.pin:
         pin(os.getpid(), CLIENT_CPU)
     prefix = out_prefix(args, "bench")
     secret = secrets.token_urlsafe(32)

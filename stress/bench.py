@@ -59,7 +59,7 @@ def bench_spec(args: argparse.Namespace, url: str, pid: int, secret: str, phase:
         profile=parse_profile(args.profile), rate=phase.rate, think_ms=args.think_ms,
         duration_limit=args.duration_limit, run_timeout=args.run_timeout,
         connect_concurrency=args.connect_concurrency, secret=secret, server_pid=pid,
-        seed=args.seed,
+        seed=args.seed, ack_interval=args.ack_interval,
     )  # fmt: skip
 
 

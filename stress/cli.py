@@ -36,6 +36,7 @@ def _workload_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-timeout", type=float, default=60.0)
     parser.add_argument("--connect-concurrency", type=int, default=64)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ack-interval", type=float, default=1.0, help="s between acks")
     parser.add_argument("--out", type=Path, default=None, help="results path prefix")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -94,7 +95,7 @@ def load_spec(args: argparse.Namespace) -> LoadSpec:
         slow_pct=args.slow_clients, slow_pause=args.slow_pause, slow_profile=slow,
         duration_limit=args.duration_limit, run_timeout=args.run_timeout,
         connect_concurrency=args.connect_concurrency, secret=args.secret,
-        server_pid=args.server_pid, seed=args.seed,
+        server_pid=args.server_pid, seed=args.seed, ack_interval=args.ack_interval,
     )  # fmt: skip
 
 

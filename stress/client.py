@@ -298,9 +298,11 @@ class UserClient:
                 acked = checker.last_seq
                 next_ack = now + self.spec.ack_interval
                 await ws.send_message(json.dumps({"type": "ack", "seq": acked}))
+                self.recorder.acks_sent += 1
 
     def _on_message(self, lineage: Lineage, message: str | bytes) -> None:
         now = time.time()
+        self.recorder.frames_received += 1
         text = message.decode() if isinstance(message, bytes) else message
         wake = False
         for line in text.split("\n"):

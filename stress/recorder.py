@@ -50,6 +50,8 @@ class Recorder:
     closes: Counter[str] = attrs.field(factory=Counter)
     errors: Counter[str] = attrs.field(factory=Counter)
     messages_sent: int = 0
+    frames_received: int = 0
+    acks_sent: int = 0
     first_send: float | None = None
     last_event: float | None = None
 

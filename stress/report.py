@@ -94,8 +94,8 @@ def build(outcome: LoadOutcome, name: str) -> dict[str, Any]:
         "connections": _connections(outcome),
         "runs": _runs(outcome, tally["terminals"]),
         "events": dict(totals),
-        "delivery_success": round(totals["critical"] / max(1, totals["expected"]), 6),
-        "duplicates": totals["duplicates"],
+        **_frames(rec, totals["events"]),
+        **_delivery(totals),
         "events_per_second": round(totals["events"] / elapsed, 1),
         "elapsed_s": round(elapsed, 3),
         **_latency(rec),
@@ -104,6 +104,21 @@ def build(outcome: LoadOutcome, name: str) -> dict[str, Any]:
         "server": outcome.samples.summary(_window(outcome)),
         "timeline": sorted(timeline.items()),
         "timed_out": outcome.timed_out,
+    }
+
+
+def _delivery(totals: Counter[str]) -> dict[str, Any]:
+    return {
+        "delivery_success": round(totals["critical"] / max(1, totals["expected"]), 6),
+        "duplicates": totals["duplicates"],
+    }
+
+
+def _frames(rec: Recorder, events: int) -> dict[str, Any]:
+    return {
+        "frames_received": rec.frames_received,
+        "events_per_frame": round(events / max(1, rec.frames_received), 2),
+        "acks_sent": rec.acks_sent,
     }
 
 

@@ -72,7 +72,7 @@ class LoadSpec:
     duration_limit: float = 300.0
     run_timeout: float = 60.0
     connect_concurrency: int = 64
-    ack_interval: float = 0.5
+    ack_interval: float = 1.0
     secret: str | None = None
     server_pid: int | None = None
     seed: int = 1

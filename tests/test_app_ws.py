@@ -313,3 +313,16 @@ async def test_shutdown_cancels_runs_then_closes_1001(server: LiveServer) -> Non
     check_run(events)
     assert events[-1]["payload"]["reason"] == "shutdown"
     assert closed.value.reason.code == 1001
+
+
+async def test_resume_frame_naming_another_epoch_resends_everything_held(
+    server: LiveServer,
+) -> None:
+    with trio.fail_after(10):
+        async with server.connect("alice") as client:
+            _, events = await client.run("thoughts=2 tools=1", agent_type="scripted")
+            await client.send({"type": "resume", "last_seq": 50, "epoch": "old-epoch"})
+            gap = await client.receive_type("replay_gap")
+            replayed = [await client.receive() for _ in range(len(events))]
+    assert gap["reason"] == "epoch" and gap["requested_after"] == 50
+    assert [e["seq"] for e in replayed] == [e["seq"] for e in events]

@@ -82,17 +82,18 @@ class ConnectionSession:
     ) -> tuple[Outgoing, ...]:
         log = self._orch.backplane.log(self.user_id)
         hello = connected_frame(conn.connection_id, self.user_id, log.epoch, log.last_seq)
-        replay = () if last_seq is None else self._replay(last_seq, epoch)
+        replay = () if last_seq is None else self._replay(last_seq, epoch).items
         return (Outgoing(hello), *replay)
 
-    def _replay(self, last_seq: int, epoch: str | None) -> tuple[Outgoing, ...]:
+    def _replay(self, last_seq: int, epoch: str | None) -> Preamble:
+        """The replay after ``last_seq``; after a gap, everything held is re-sent."""
         replay = self._orch.backplane.replay(self.user_id, last_seq, epoch)
         events = tuple(outgoing_event(event) for event in replay.events)
         if replay.gap is None:
-            return events
+            return Preamble(events, rewind_to=last_seq)
         gap = replay.gap
         notice = replay_gap_frame(gap.requested_after, gap.oldest_available, gap.reason)
-        return (Outgoing(notice), *events)
+        return Preamble((Outgoing(notice), *events), rewind_to=0)
 
     async def _send_loop(self, conn: Connection, scope: trio.CancelScope) -> None:
         with contextlib.suppress(TransportClosed):
@@ -145,8 +146,7 @@ class ConnectionSession:
         elif isinstance(frame, Ack):
             self._orch.backplane.ack(self.user_id, frame.seq)
         elif isinstance(frame, Resume):
-            replay = self._replay(frame.last_seq, frame.epoch)
-            conn.push(Preamble(replay, rewind_to=frame.last_seq))
+            conn.push(self._replay(frame.last_seq, frame.epoch))
         elif isinstance(frame, Ping):
             return pong_frame(frame.id)
         return None

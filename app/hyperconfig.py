@@ -18,4 +18,7 @@ def hypercorn_config(settings: Settings, bind: str | None = None) -> Config:
     config.errorlog = "-"
     config.loglevel = settings.log_level
     config.keep_alive_timeout = 30
+    # hypercorn's default listen backlog (100) overflows when a thousand clients
+    # reconnect at once (a restart, a network blip); the kernel caps it at somaxconn.
+    config.backlog = 2048
     return config

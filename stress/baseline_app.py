@@ -223,6 +223,12 @@ def main(argv: list[str] | None = None) -> None:
     config.bind = [args.bind]
     config.accesslog = None
     config.loglevel = "WARNING"
+    # As app/hyperconfig.py: hypercorn's default backlog (100) overflows when a thousand
+    # clients connect at once, and connections left in a full accept queue can stall
+    # their handshakes for tens of seconds.
+    config.backlog = 2048
+    config.keep_alive_timeout = 30
+    config.websocket_max_message_size = 64 * 1024
     trio.run(lambda: serve(create_app(args.secret), config, shutdown_trigger=_until_signal))
 
 

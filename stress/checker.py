@@ -137,6 +137,8 @@ class StreamChecker:
         self.duplicates = 0
         self.lost = 0
         self.replayed = 0
+        self.empty_epoch_resets = 0
+        self.epoch_reset = False
 
     @property
     def last_seq(self) -> int:
@@ -152,13 +154,26 @@ class StreamChecker:
         if not isinstance(epoch, str) or not isinstance(last_seq, int):
             self.violations.add("bad_control_frame", repr(frame)[:200])
             return
-        if self.epoch is None:
-            self.epoch = epoch
-        elif epoch != self.epoch:
-            self.violations.add("epoch_changed", f"{self.epoch} -> {epoch}")
+        if self.epoch is not None and epoch != self.epoch:
+            self._new_epoch(epoch)
+        self.epoch = epoch
         if self.cursor is None:
             self.cursor = last_seq
         self.replay_until = last_seq
+
+    def _new_epoch(self, epoch: str) -> None:
+        """The server's log for this user is a new one: only a loss if we had events.
+
+        A log that never held an event may be forgotten and recreated (with a new
+        epoch) while the user is away; nothing is lost, so it is counted, not flagged.
+        Either way the client adopts the new epoch and follows the new seq sequence.
+        """
+        if self.cursor:
+            self.violations.add("epoch_changed", f"{self.epoch} -> {epoch} after {self.cursor}")
+        else:
+            self.empty_epoch_resets += 1
+        self.cursor = 0
+        self.epoch_reset = True
 
     def on_frame(self, frame: Mapping[str, Any]) -> Delivery | None:
         """Check one received object; events return how they were delivered."""
@@ -172,8 +187,15 @@ class StreamChecker:
         elif kind == "error":
             self.errors[str(frame.get("code"))] += 1
         elif kind == "replay_gap":
-            self.violations.add("replay_gap", repr(frame)[:200])
+            self._gap(frame)
         return None
+
+    def _gap(self, frame: Mapping[str, Any]) -> None:
+        """A gap loses events unless it only announces the new epoch of an empty log."""
+        benign = frame.get("reason") == "epoch" and self.epoch_reset
+        if not benign:
+            self.violations.add("replay_gap", repr(frame)[:200])
+        self.epoch_reset = False
 
     def on_event(self, event: Mapping[str, Any]) -> Delivery:
         """Check one run event's seq, then its place in its run."""

@@ -69,6 +69,7 @@ def _tally(outcome: LoadOutcome) -> dict[str, Any]:
             violations.merge(c.violations)
             totals.update(events=c.events, critical=c.critical, duplicates=c.duplicates)
             totals.update(lost=c.lost, replayed=c.replayed, expected=expected)
+            totals.update(empty_epoch_resets=c.empty_epoch_resets)
             errors.update({f"error_frame:{k}": v for k, v in c.errors.items()})
         terminals.update(user.lineages[0].checker.terminals)
         if user.profile.fail == 0 and terminals_bad(user.lineages[0].checker.terminals):

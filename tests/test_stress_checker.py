@@ -217,12 +217,28 @@ def test_ledger_reports_two_run_ids_for_one_message() -> None:
     assert set(ledger.violations.by_kind) == {"two_runs_one_message"}
 
 
-def test_connected_for_another_user_or_epoch_is_reported() -> None:
-    checker = StreamChecker(UserLedger(USER))
-    checker.on_frame({"type": "connected", "user_id": USER, "epoch": EPOCH, "last_seq": 0})
+def test_connected_for_another_user_or_a_lost_log_is_reported() -> None:
+    events = run_events(0, 0, 0, "agent_completed")
+    checker = checker_for(events)
+    checker.on_frame({**events[0], "seq": 1})
     checker.on_frame({"type": "connected", "user_id": "bob", "epoch": "e2", "last_seq": 0})
-    checker.on_frame({"type": "replay_gap", "requested_after": 0, "oldest_available": 1})
-    assert set(checker.violations.by_kind) == {"foreign_user", "epoch_changed", "replay_gap"}
+    checker.on_frame({"type": "replay_gap", "requested_after": 1, "reason": "epoch"})
+    checker.on_frame({"type": "replay_gap", "requested_after": 1, "reason": "retention"})
+    assert dict(checker.violations.by_kind) == {
+        "foreign_user": 1,
+        "epoch_changed": 1,
+        "replay_gap": 1,
+    }
+
+
+def test_a_new_epoch_for_a_log_that_held_nothing_is_not_a_loss() -> None:
+    events = run_events(0, 1, 1, "agent_completed")
+    checker = checker_for(events)
+    checker.on_frame({"type": "connected", "user_id": USER, "epoch": "e2", "last_seq": 0})
+    checker.on_frame({"type": "replay_gap", "requested_after": 0, "reason": "epoch"})
+    feed(checker, [{**e, "seq": i} for i, e in enumerate(events, start=1)])
+    assert kinds(checker) == set()
+    assert (checker.empty_epoch_resets, checker.epoch) == (1, "e2")
 
 
 @given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=200))

@@ -51,6 +51,7 @@ def _load_args(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--slow-clients", type=float, default=0.0, metavar="PCT")
     mode.add_argument("--slow-pause", type=float, default=8.0, help="s slow clients stop reading")
     mode.add_argument("--slow-profile", default=None, help="profile of slow users' runs")
+    mode.add_argument("--slow-rcvbuf", type=int, default=4096, help="bytes; 0: system default")
     mode.add_argument("--ramp", action="store_true", help="step users up to the p99 knee")
     mode.add_argument("--p99-bound-ms", type=float, default=50.0)
     mode.add_argument("--ramp-start", type=int, default=250, help="users of the first step")
@@ -93,6 +94,7 @@ def load_spec(args: argparse.Namespace) -> LoadSpec:
         profile=parse_profile(args.profile), rate=args.rate, think_ms=args.think_ms,
         disconnect_every=args.disconnect_every, duplicate_sends=args.duplicate_sends,
         slow_pct=args.slow_clients, slow_pause=args.slow_pause, slow_profile=slow,
+        slow_rcvbuf=args.slow_rcvbuf,
         duration_limit=args.duration_limit, run_timeout=args.run_timeout,
         connect_concurrency=args.connect_concurrency, secret=args.secret,
         server_pid=args.server_pid, seed=args.seed, ack_interval=args.ack_interval,

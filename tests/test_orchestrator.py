@@ -291,3 +291,14 @@ async def test_no_new_runs_once_shutting_down() -> None:
         else:
             raise AssertionError("a run was accepted during shutdown")
         assert orch.health()["status"] == "stopping"
+
+
+async def test_a_caller_cancelled_while_creating_leaves_no_run_behind() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        orch = harness.orchestrator
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(orch.create_execution_context, "steps", "alice", "hi", "m1")
+            nursery.cancel_scope.cancel()
+        assert orch.runs() == []
+        ticket = await orch.submit("alice", UserMessage(message_id="m1", text="hi"))
+        assert not ticket.duplicate

@@ -96,10 +96,13 @@ class Orchestrator:
     ) -> RunTicket:
         """Create and register a run, or return the existing one for a duplicate.
 
-        The dedup claim happens before any checkpoint, so N concurrent calls with one
-        ``message_id`` create exactly one run. Raises RateLimited when the user already
-        has ``max_runs_per_user`` runs, InvalidMessage for an unknown agent type.
+        The one checkpoint comes first; lookup, claim and registration follow without
+        yielding. So N concurrent calls with one ``message_id`` create exactly one run,
+        and a caller cancelled here (its socket dropped) leaves no run behind that
+        nobody will start. Raises RateLimited when the user already has
+        ``max_runs_per_user`` runs, InvalidMessage for an unknown agent type.
         """
+        await trio.lowlevel.checkpoint()
         self._check_open()
         existing = self._dedup.lookup(user_id, message_id)
         if existing is not None:
@@ -107,7 +110,6 @@ class Orchestrator:
         self._check_can_run(agent_type, user_id, message_id)
         ctx = self._new_context(agent_type, user_id, message, message_id, thread_id)
         notifier = self._register(ctx)
-        await trio.lowlevel.checkpoint()
         return RunTicket(ctx.run_id, ctx.thread_id, message_id, False, ctx, notifier)
 
     def _register(self, ctx: ExecutionContext) -> Notifier:

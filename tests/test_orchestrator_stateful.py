@@ -10,6 +10,7 @@ user's connection, no duplicate on any connection, and a resume loses nothing.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import trio
@@ -113,7 +114,8 @@ async def run_program(program: list[tuple[Any, ...]]) -> dict[str, list[dict[str
 
 
 def json_of(event: Any) -> dict[str, Any]:
-    return {"seq": event.seq, "type": event.type, "run_id": event.run_id, "payload": event.payload}
+    wire: dict[str, Any] = json.loads(event.text)
+    return wire
 
 
 def record_runs(world: World) -> None:

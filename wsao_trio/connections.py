@@ -16,6 +16,7 @@ import attrs
 import trio
 
 from wsao_trio.context import new_id
+from wsao_trio.eventlog import LoggedEvent
 from wsao_trio.protocol import CLOSE_SLOW_CONSUMER, Event
 from wsao_trio.stats import OrchestratorStats
 
@@ -47,7 +48,7 @@ class Preamble:
 ChannelItem = Outgoing | Preamble
 
 
-def outgoing_event(event: Event) -> Outgoing:
+def outgoing_event(event: Event | LoggedEvent) -> Outgoing:
     """The channel item for an event: its text, encoded once, shared by all connections."""
     return Outgoing(event.text, event.seq, event.timestamp)
 

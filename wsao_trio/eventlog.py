@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -29,12 +29,20 @@ class Gap:
     reason: str  # "retention" | "epoch"
 
 
+class LoggedEvent(NamedTuple):
+    """A held event as replay needs it: its seq, creation time and encoded text."""
+
+    seq: int
+    timestamp: float
+    text: str
+
+
 @attrs.frozen
 class Replay:
     """The answer to a resume: an optional gap, then the events held after it, in order."""
 
     gap: Gap | None
-    events: tuple[Event, ...]
+    events: tuple[LoggedEvent, ...]
 
 
 @attrs.frozen
@@ -49,7 +57,12 @@ class EventDraft:
 
 
 class UserEventLog:
-    """One user's events: seq assignment, bounded retention, replay, cumulative acks."""
+    """One user's events: seq assignment, bounded retention, replay, cumulative acks.
+
+    Held events are stored as plain ``(seq, timestamp, text)`` tuples of atoms, which
+    CPython's cyclic collector stops tracking: a server holding a million events does
+    not make every full collection walk a million objects.
+    """
 
     def __init__(
         self,
@@ -65,7 +78,7 @@ class UserEventLog:
         self._max_events = max_events
         self._max_age = max_age
         self._clock = clock
-        self._events: deque[Event] = deque()
+        self._events: deque[tuple[int, float, str]] = deque()
         self.last_seq = 0
         self.acked_seq = 0
 
@@ -78,7 +91,7 @@ class UserEventLog:
         now = self._clock()
         self.last_seq += 1
         event = self._build(draft, self.last_seq, now)
-        self._events.append(event)
+        self._events.append((event.seq, now, event.text))
         self.prune(now)
         return event
 
@@ -111,7 +124,7 @@ class UserEventLog:
         """Drop events beyond the count bound or older than the age bound."""
         dropped = 0
         while self._events and (
-            len(self._events) > self._max_events or now - self._events[0].timestamp > self._max_age
+            len(self._events) > self._max_events or now - self._events[0][1] > self._max_age
         ):
             self._events.popleft()
             dropped += 1
@@ -120,24 +133,24 @@ class UserEventLog:
     @property
     def oldest_seq(self) -> int:
         """The oldest seq still held; ``last_seq + 1`` when nothing is held."""
-        return self._events[0].seq if self._events else self.last_seq + 1
+        return self._events[0][0] if self._events else self.last_seq + 1
 
     def __len__(self) -> int:
         return len(self._events)
 
-    def __iter__(self) -> Iterator[Event]:
-        return iter(self._events)
+    def __iter__(self) -> Iterator[LoggedEvent]:
+        return (LoggedEvent(*held) for held in self._events)
 
     def replay(self, after_seq: int, epoch: str | None = None) -> Replay:
         """Every held event with ``seq > after_seq``, with a gap if any are missing."""
         self.prune(self._clock())
         oldest = self.oldest_seq
         if (epoch is not None and epoch != self.epoch) or after_seq > self.last_seq:
-            return Replay(Gap(after_seq, oldest, "epoch"), tuple(self._events))
+            return Replay(Gap(after_seq, oldest, "epoch"), tuple(self))
         if after_seq < oldest - 1:
-            return Replay(Gap(after_seq, oldest, "retention"), tuple(self._events))
-        start = after_seq - oldest + 1
-        return Replay(None, tuple(itertools.islice(self._events, start, None)))
+            return Replay(Gap(after_seq, oldest, "retention"), tuple(self))
+        held = itertools.islice(self._events, after_seq - oldest + 1, None)
+        return Replay(None, tuple(LoggedEvent(*entry) for entry in held))
 
     def ack(self, seq: int) -> int:
         """Record a cumulative ack; acks never go backwards or past ``last_seq``."""

@@ -96,11 +96,10 @@ class Orchestrator:
     ) -> RunTicket:
         """Create and register a run, or return the existing one for a duplicate.
 
-        The one checkpoint comes first; lookup, claim and registration follow without
-        yielding. So N concurrent calls with one ``message_id`` create exactly one run,
-        and a caller cancelled here (its socket dropped) leaves no run behind that
-        nobody will start. Raises RateLimited when the user already has
-        ``max_runs_per_user`` runs, InvalidMessage for an unknown agent type.
+        The one checkpoint comes first, then lookup, claim and registration without
+        yielding: N concurrent calls with one ``message_id`` create one run, and a
+        caller cancelled here leaves no unstarted run behind. Raises RateLimited or
+        InvalidMessage (unknown agent type).
         """
         await trio.lowlevel.checkpoint()
         self._check_open()

@@ -27,6 +27,7 @@ from hypercorn.trio import serve
 from quart import websocket
 from quart_trio import QuartTrio
 
+from app.server import tune_gc
 from stress.scripted import Profile, parse_profile
 
 BUFFER = 1024
@@ -229,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     config.backlog = 2048
     config.keep_alive_timeout = 30
     config.websocket_max_message_size = 64 * 1024
+    tune_gc()  # the same collector settings as the app, so the ratio compares code paths
     trio.run(lambda: serve(create_app(args.secret), config, shutdown_trigger=_until_signal))
 
 

@@ -59,6 +59,8 @@ class ToolDispatcher:
     async def _complete(
         self, notifier: Notifier, base: dict[str, Any], started: float, outcome: dict[str, Any]
     ) -> None:
+        """Emit tool_completed; shielded only when the call failed or was cancelled."""
         duration_ms = round((trio.current_time() - started) * 1000, 3)
-        with trio.CancelScope(shield=True), contextlib.suppress(RunFinished):
-            await notifier.emit("tool_completed", {**base, **outcome, "duration_ms": duration_ms})
+        payload = {**base, **outcome, "duration_ms": duration_ms}
+        with trio.CancelScope(shield=not outcome["ok"]), contextlib.suppress(RunFinished):
+            await notifier.emit("tool_completed", payload)

@@ -9,6 +9,7 @@ core is told, it does not guess. Cancellation simply stops the loop.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -68,18 +69,23 @@ class Sender:
         self._batch_max = batch_max
 
     async def run(self, conn: Connection, send: SendText) -> None:
-        """Send until the connection is failed or the task is cancelled."""
-        async for first in conn.receive_channel:
-            batch = _next_batch(conn, first, self._batch_max)
-            if not batch:
-                continue
-            with trio.move_on_after(self._deadline) as scope:
-                await send(join_frames(item.text for item in batch))
-            if scope.cancelled_caught:
-                self._stats.deadline_misses += 1
-                conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")
-                return
-            self._record(conn, batch)
+        """Send until the connection is failed or the task is cancelled.
+
+        One cancel scope serves every send: its deadline is armed around each write
+        and disarmed while waiting for the next item, which costs less per frame than
+        entering a fresh ``move_on_after`` for each.
+        """
+        with trio.CancelScope() as scope:
+            async for first in conn.receive_channel:
+                batch = _next_batch(conn, first, self._batch_max)
+                if batch:
+                    scope.deadline = trio.current_time() + self._deadline
+                    await send(join_frames(item.text for item in batch))
+                    scope.deadline = math.inf
+                    self._record(conn, batch)
+        if scope.cancelled_caught:
+            self._stats.deadline_misses += 1
+            conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")
 
     def _record(self, conn: Connection, batch: list[Outgoing]) -> None:
         now = time.time()

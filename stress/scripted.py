@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import attrs
 
-KEYS = frozenset({"thoughts", "tools", "delay_ms", "fail", "deltas"})
+from app.agents.scripted import parse_script
 
 
 @attrs.frozen
@@ -50,14 +50,16 @@ class Profile:
 
 
 def parse_profile(text: str) -> Profile:
-    """Parse ``key=value`` pairs; unknown keys and non-integers raise ValueError."""
-    values: dict[str, int] = {}
-    for part in text.split():
-        key, sep, raw = part.partition("=")
-        if not sep or key not in KEYS:
-            raise ValueError(f"bad profile item {part!r}; keys are {sorted(KEYS)}")
-        value = int(raw)
-        if value < 0:
-            raise ValueError(f"profile value {part!r} must be >= 0")
-        values[key] = value
-    return Profile(**values)
+    """Parse a profile with the scripted agent's own parser, so both read it alike.
+
+    Raises ValueError for what the agent would refuse (unknown or repeated keys,
+    non-integers, values out of range).
+    """
+    script = parse_script(text)
+    return Profile(
+        thoughts=script.thoughts,
+        tools=script.tools,
+        delay_ms=script.delay_ms,
+        fail=int(script.fail),
+        deltas=script.deltas,
+    )

@@ -45,7 +45,15 @@ class Preamble:
     rewind_to: int | None = None
 
 
-ChannelItem = Outgoing | Preamble
+@attrs.frozen
+class CloseAfter:
+    """Close the connection with ``code`` once everything queued before is written."""
+
+    code: int
+    reason: str
+
+
+ChannelItem = Outgoing | Preamble | CloseAfter
 
 
 def outgoing_event(event: Event | LoggedEvent) -> Outgoing:
@@ -64,6 +72,7 @@ class Connection:
         self.close_reason = ""
         self.closed = trio.Event()
         self.last_sent_seq = 0
+        self.close_after: CloseAfter | None = None
         self._stats = stats
 
     def push(self, item: ChannelItem) -> bool:
@@ -86,6 +95,13 @@ class Connection:
             if code == CLOSE_SLOW_CONSUMER:
                 self._stats.slow_consumer_closes += 1
         self.closed.set()
+
+    def close_when_flushed(self, code: int, reason: str) -> None:
+        """Close with ``code`` after the frames already queued; at once if the queue is full."""
+        try:
+            self.send_channel.send_nowait(CloseAfter(code, reason))
+        except trio.WouldBlock:
+            self.fail(code, reason)
 
     @property
     def queue_depth(self) -> int:

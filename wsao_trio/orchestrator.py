@@ -329,9 +329,11 @@ class Orchestrator:
         with trio.move_on_after(grace):
             for ctx in self.runs():
                 await ctx.done.wait()
+        for conn in self.hub.all_connections():
+            conn.close_when_flushed(CLOSE_GOING_AWAY, "server shutting down")
         with trio.move_on_after(grace):
-            while any(conn.queue_depth for conn in self.hub.all_connections()):
-                await trio.sleep(0.01)
+            for conn in self.hub.all_connections():
+                await conn.closed.wait()
         for conn in self.hub.all_connections():
             conn.fail(CLOSE_GOING_AWAY, "server shutting down")
 

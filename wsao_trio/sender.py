@@ -15,7 +15,14 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from wsao_trio.connections import ChannelItem, Connection, ConnectionHub, Outgoing, Preamble
+from wsao_trio.connections import (
+    ChannelItem,
+    CloseAfter,
+    Connection,
+    ConnectionHub,
+    Outgoing,
+    Preamble,
+)
 from wsao_trio.protocol import CLOSE_SLOW_CONSUMER, join_frames
 from wsao_trio.stats import OrchestratorStats
 
@@ -23,7 +30,9 @@ SendText = Callable[[str], Awaitable[None]]
 
 
 def _expand(conn: Connection, item: ChannelItem, out: list[Outgoing]) -> None:
-    if isinstance(item, Preamble):
+    if isinstance(item, CloseAfter):
+        conn.close_after = item
+    elif isinstance(item, Preamble):
         if item.rewind_to is not None:
             conn.last_sent_seq = min(conn.last_sent_seq, item.rewind_to)
         for sub in item.items:
@@ -43,7 +52,7 @@ def _keep(conn: Connection, item: Outgoing, out: list[Outgoing]) -> None:
 def _next_batch(conn: Connection, first: ChannelItem, batch_max: int) -> list[Outgoing]:
     batch: list[Outgoing] = []
     _expand(conn, first, batch)
-    while len(batch) < batch_max:
+    while len(batch) < batch_max and conn.close_after is None:
         try:
             item = conn.receive_channel.receive_nowait()
         except (trio.WouldBlock, trio.EndOfChannel):
@@ -77,12 +86,18 @@ class Sender:
         """
         with trio.CancelScope() as scope:
             async for first in conn.receive_channel:
+                # One scheduler pass lets events emitted in the same pass (a tool's
+                # executing + completed, run_accepted + agent_started) join this frame.
+                await trio.lowlevel.checkpoint()
                 batch = _next_batch(conn, first, self._batch_max)
                 if batch:
                     scope.deadline = trio.current_time() + self._deadline
                     await send(join_frames(item.text for item in batch))
                     scope.deadline = math.inf
                     self._record(conn, batch)
+                if conn.close_after is not None:
+                    conn.fail(conn.close_after.code, conn.close_after.reason)
+                    return
         if scope.cancelled_caught:
             self._stats.deadline_misses += 1
             conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")

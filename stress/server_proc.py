@@ -21,7 +21,7 @@ import attrs
 import psutil
 import trio
 
-from stress.http_client import request
+from stress.http_client import is_healthy
 from wsao_trio.config import process_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,12 +119,8 @@ def pin(pid: int, cpu: int | None) -> None:
 async def _wait_ready(process: trio.Process, port: int, log_path: Path) -> None:
     with trio.move_on_after(START_TIMEOUT):
         while process.returncode is None:
-            try:
-                status, _ = await request(HOST, port, "GET", "/health", timeout=2.0)
-                if status == 200:
-                    return
-            except (OSError, trio.TooSlowError):
-                pass
+            if await is_healthy(HOST, port):
+                return
             await trio.sleep(0.1)
     tail = (await trio.Path(log_path).read_text(errors="replace"))[-3000:]
     raise RuntimeError(f"server {process.args!r} did not become ready:\n{tail}")

@@ -13,45 +13,24 @@ import logging
 import secrets
 from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any
 
-import attrs
 import trio
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
-from quart import Response, jsonify, request, websocket
+from quart import Response
 from quart_trio import QuartTrio
 
 from app.agents import build_registry
-from app.auth import mint_token, token_from_request, valid_user_id, verify_token
-from app.transport import QuartTransport
+from app.routes_api import add_api_routes
+from app.routes_ws import add_websocket_route
+from app.state import AppState
 from wsao_trio.agents import AgentRegistry
 from wsao_trio.config import Settings, load_settings
-from wsao_trio.errors import AuthError, ConfigError
+from wsao_trio.errors import ConfigError
 from wsao_trio.metrics import build_registry as build_metrics
-from wsao_trio.metrics import render
 from wsao_trio.orchestrator import Orchestrator, open_orchestrator
-from wsao_trio.protocol import CLOSE_UNAUTHORIZED
 
 logger = logging.getLogger(__name__)
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 STATE_KEY = "wsao"
-
-
-@attrs.define
-class AppState:
-    """What the routes share: settings, the signing secret, and the open orchestrator."""
-
-    settings: Settings
-    secret: str | None
-    registry: AgentRegistry
-    orchestrator: Orchestrator | None = None
-    metrics: CollectorRegistry | None = None
-
-    def require_orchestrator(self) -> Orchestrator:
-        """The orchestrator, once serving has started."""
-        if self.orchestrator is None:
-            raise RuntimeError("the orchestrator is not open (is the app serving?)")
-        return self.orchestrator
 
 
 def resolve_secret(settings: Settings) -> str | None:
@@ -113,8 +92,8 @@ def create_app(
     app.extensions[STATE_KEY] = state
     _add_lifecycle(app, state)
     _add_pages(app)
-    _add_api(app, state)
-    _add_websocket(app, state)
+    add_api_routes(app, state)
+    add_websocket_route(app, state)
     return app
 
 
@@ -145,68 +124,3 @@ def _add_pages(app: QuartTrio) -> None:
     @app.get("/dashboard")
     async def dashboard() -> Response:
         return await app.send_static_file("dashboard.html")
-
-
-def _add_api(app: QuartTrio, state: AppState) -> None:
-    @app.get("/api/config")
-    async def config() -> Response:
-        settings = state.settings
-        return jsonify(
-            dev_auth=settings.dev_auth,
-            agent_types=state.registry.agent_types,
-            default_agent=settings.default_agent,
-        )
-
-    @app.post("/api/dev/token")
-    async def dev_token() -> Any:
-        return await _dev_token(state)
-
-    @app.get("/health")
-    async def health() -> Response:
-        return jsonify(state.require_orchestrator().health())
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        assert state.metrics is not None
-        return Response(render(state.metrics), content_type=CONTENT_TYPE_LATEST)
-
-
-async def _dev_token(state: AppState) -> Any:
-    if not state.settings.dev_auth or state.secret is None:
-        return jsonify(error="dev auth is disabled"), 404
-    body = await request.get_json(silent=True)
-    user_id = body.get("user_id") if isinstance(body, dict) else None
-    if not valid_user_id(user_id):
-        return jsonify(error="user_id must be 1-64 characters of A-Z a-z 0-9 _ . @ -"), 400
-    assert isinstance(user_id, str)
-    return jsonify(token=mint_token(state.secret, user_id, state.settings.dev_token_ttl))
-
-
-def _resume_args(args: Any) -> tuple[int | None, str | None]:
-    raw = args.get("last_seq")
-    if raw is None or raw == "":
-        return None, None
-    if not raw.isdigit():
-        raise ValueError("last_seq must be a non-negative integer")
-    return int(raw), args.get("epoch") or None
-
-
-def _add_websocket(app: QuartTrio, state: AppState) -> None:
-    @app.websocket("/ws")
-    async def ws() -> Any:
-        try:
-            last_seq, epoch = _resume_args(websocket.args)
-        except ValueError as exc:
-            return Response(str(exc), status=400)
-        await websocket.accept()
-        try:
-            authorization = websocket.headers.get("Authorization", "")
-            token = token_from_request(websocket.args, authorization)
-            user_id = verify_token(state.secret or "", token)
-        except AuthError as exc:
-            # Browsers cannot see an HTTP 401 on a WebSocket handshake; 4401 they can.
-            await websocket.close(CLOSE_UNAUTHORIZED, str(exc)[:120])
-            return None
-        orch = state.require_orchestrator()
-        await orch.serve_connection(QuartTransport(websocket), user_id, last_seq, epoch)
-        return None

@@ -27,9 +27,13 @@ class QuartTransport:
             raise TransportClosed(str(exc)) from None
 
     async def receive(self) -> str | bytes:
-        """The next frame from the client."""
-        data: str | bytes = await self._websocket.receive()
-        return data
+        """The next frame from the client.
+
+        Quart reads a frame as ``bytes or text``, so an empty binary frame arrives as
+        None: it is handed on as the empty binary frame it was.
+        """
+        data: str | bytes | None = await self._websocket.receive()
+        return b"" if data is None else data
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close with ``code``; a socket that is already gone is fine."""

@@ -14,10 +14,10 @@ import trio
 from quart_trio import QuartTrio
 from trio_websocket import open_websocket_url
 
-from app.auth import mint_token
 from app.hyperconfig import hypercorn_config
 from app.server import create_app, state_of
 from tests.wsclient import WsClient
+from wsao_trio.auth import mint_token
 from wsao_trio.config import Settings
 from wsao_trio.orchestrator import Orchestrator
 

@@ -10,10 +10,10 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
 
-from app.auth import mint_token
 from tests.conftest import SECRET, LiveServer
 from tests.invariants import check_run, check_stream
 from tests.wsclient import WsClient
+from wsao_trio.auth import mint_token
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 
@@ -251,13 +251,16 @@ async def test_too_many_runs_at_once_is_rate_limited(server_factory: Any) -> Non
     ],
     ids=["missing", "malformed", "wrong-secret", "expired"],
 )
-async def test_bad_tokens_are_closed_with_4401(server: LiveServer, token: str | None) -> None:
+async def test_bad_tokens_are_refused_with_401_before_the_upgrade(
+    server: LiveServer, token: str | None
+) -> None:
     url = server.ws_url + ("" if token is None else f"?token={token}")
-    with trio.fail_after(10), pytest.raises(ConnectionClosed) as closed:
-        async with open_websocket_url(url) as ws:
-            await ws.get_message()
-    assert closed.value.reason.code == 4401
+    with trio.fail_after(10), pytest.raises(ConnectionRejected) as rejected:
+        async with open_websocket_url(url):
+            pass
+    assert rejected.value.status_code == 401
     assert server.orchestrator.hub.connection_count == 0
+    assert server.orchestrator.stats.connections_opened == 0
 
 
 async def test_malformed_last_seq_is_refused_with_400(server: LiveServer) -> None:
@@ -282,11 +285,14 @@ async def test_health_metrics_and_dev_token(server: LiveServer) -> None:
         async with server.connect("alice") as client:
             await client.run("thoughts=1", agent_type="scripted")
         async with httpx.AsyncClient(base_url=server.http_url) as http:
-            health = (await http.get("/health")).json()
+            public = (await http.get("/health")).json()
+            auth = {"Authorization": f"Bearer {server.token('ops')}"}
+            health = (await http.get("/health/details", headers=auth)).json()
             metrics = (await http.get("/metrics")).text
             token = (await http.post("/api/dev/token", json={"user_id": "dave"})).json()
             bad = await http.post("/api/dev/token", json={"user_id": "no spaces allowed"})
             page = await http.get("/")
+    assert public == {"status": "ok"}
     assert health["status"] == "ok" and health["runs"]["completed"] >= 1
     assert "wsao_events_delivered_total" in metrics
     assert token["token"].count(".") == 2 and bad.status_code == 400

@@ -10,10 +10,10 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
-from app.auth import mint_token
 from tests.invariants import check_run
 from tests.test_browser import ROOT, free_port, wait_ready
 from tests.wsclient import WsClient
+from wsao_trio.auth import mint_token
 from wsao_trio.config import process_environment
 
 SECRET = "process-test-secret-0123456789abcdef"

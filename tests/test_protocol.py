@@ -10,6 +10,7 @@ checked here: not JSON / not an object / binary → ``invalid_json``; unknown ``
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from wsao_trio.protocol import (
     MAX_ID_LENGTH,
     TERMINAL_EVENTS,
     Ack,
+    Auth,
     Event,
     Ping,
     Resume,
@@ -31,6 +33,7 @@ from wsao_trio.protocol import (
     dumps,
     encode_event,
     error_frame,
+    finite_only,
     join_frames,
     parse_client_frame,
     pong_frame,
@@ -43,7 +46,7 @@ from wsao_trio.protocol import (
 
 ids = st.text(min_size=1, max_size=MAX_ID_LENGTH)
 texts = st.text(min_size=1).filter(lambda t: bool(t.strip()))
-seqs = st.integers(min_value=0, max_value=2**63)
+seqs = st.integers(min_value=0, max_value=2**63 - 1)
 
 json_scalars = (
     st.none()
@@ -73,7 +76,7 @@ wild_values = st.recursive(
 
 _ABSENT = object()
 _KNOWN = frozenset(
-    {"type", "message_id", "text", "thread_id", "agent_type", "run_id", "seq", "last_seq"}
+    {"type", "message_id", "text", "thread_id", "agent_type", "run_id", "seq", "last_seq", "token"}
     | {"epoch", "id"}
 )
 
@@ -101,6 +104,7 @@ valid_frames = st.one_of(
     st.builds(lambda s: _frame("ack", seq=s), seqs),
     st.builds(lambda s, e: _frame("resume", last_seq=s, epoch=e), seqs, _optional(ids)),
     st.builds(lambda i: _frame("ping", id=i), _optional(ids)),
+    st.builds(lambda t: _frame("auth", token=t), st.text(min_size=1, max_size=4096)),
 )
 
 REQUIRED = {
@@ -109,6 +113,7 @@ REQUIRED = {
     "ack": ("seq",),
     "resume": ("last_seq",),
     "ping": (),
+    "auth": ("token",),
 }
 INT_FIELDS = frozenset({"seq", "last_seq"})
 
@@ -125,6 +130,8 @@ def _expected(obj: dict[str, Any]) -> object:
         return Ack(obj["seq"])
     if kind == "resume":
         return Resume(obj["last_seq"], obj.get("epoch"))
+    if kind == "auth":
+        return Auth(obj["token"])
     return Ping(obj.get("id"))
 
 
@@ -278,8 +285,10 @@ def _wrong_values(name: str) -> st.SearchStrategy[Any]:
             | st.text()
             | containers
         )
-    bad_length = st.just("") if name == "text" else st.just("") | st.text(min_size=201)
-    return st.booleans() | st.integers() | st.floats(allow_nan=False) | containers | bad_length
+    too_long = st.text(min_size=4097, max_size=4200) if name == "token" else st.text(min_size=201)
+    bad_length = st.just("") if name == "text" else st.just("") | too_long
+    finite = st.floats(allow_nan=False, allow_infinity=False)
+    return st.booleans() | st.integers() | finite | containers | bad_length
 
 
 @given(valid_frames, st.data())
@@ -357,9 +366,10 @@ def as_sent(value: Any) -> Any:
 
     Not always ``value`` itself: a high + low surrogate pair written as two separate
     code points decodes as the one astral character the pair stands for, as in
-    JavaScript, so the comparison goes through JSON.
+    JavaScript, so the comparison goes through JSON. Non-finite floats are sent as
+    null (they are not JSON).
     """
-    return json.loads(json.dumps(value))
+    return json.loads(json.dumps(finite_only(value)))
 
 
 def _assert_single_line_utf8(text: str) -> None:
@@ -479,3 +489,41 @@ def test_replay_gap_frame_fields(after: int, oldest: int, reason: str) -> None:
 def test_event_is_terminal_matches_terminal_events(kind: str) -> None:
     event = Event(1, "e", kind, "r", "t", "a", "u", 0.0, {}, text="{}")
     assert event.is_terminal == (kind in TERMINAL_EVENTS)
+
+
+# --- issue 7 item 11: non-finite numbers, over-long integers ---------------------------
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999", "-1e400"])
+def test_non_finite_numbers_are_invalid_json(token: str) -> None:
+    with pytest.raises(InvalidJson, match="NaN and Infinity"):
+        parse_client_frame(f'{{"type": "ping", "x": {token}}}')
+
+
+@pytest.mark.parametrize("field,kind", [("seq", "ack"), ("last_seq", "resume")])
+def test_over_long_integers_name_their_field(field: str, kind: str) -> None:
+    for digits in (20, 4_301, 100_000):
+        with pytest.raises(InvalidMessage, match=repr(field)):
+            parse_client_frame(f'{{"type": "{kind}", "{field}": {"9" * digits}}}')
+    with pytest.raises(InvalidMessage, match=repr(field)):
+        parse_client_frame(f'{{"type": "{kind}", "{field}": {2**63}}}')
+
+
+def test_over_long_integer_elsewhere_is_ignored() -> None:
+    assert parse_client_frame(f'{{"type": "ping", "extra": {"1" * 5000}}}') == Ping(None)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_dumps_never_emits_non_finite_numbers(value: float) -> None:
+    text = dumps({"payload": {"result": [value, {"x": value}]}})
+    decoded = json.loads(text, parse_constant=lambda name: pytest.fail(name))
+    assert decoded["payload"]["result"][0] == (value if math.isfinite(value) else None)
+
+
+@given(
+    st.integers(min_value=0, max_value=2**63 - 1),
+    st.sampled_from(["\u0663", "\uff11", "\u00b2", "\u07c0"]),
+)
+def test_non_ascii_digits_are_never_integers(value: int, digit: str) -> None:
+    with pytest.raises(InvalidJson):
+        parse_client_frame(f'{{"type": "ack", "seq": {value}{digit}}}')

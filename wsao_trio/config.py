@@ -77,6 +77,31 @@ class Settings:
     frame_burst: int = attrs.field(default=100, validator=_positive)
     default_agent: str = "assistant"
     log_level: str = attrs.field(default="INFO", validator=_log_level)
+    # hardening (issue 7): caps on what a client can make the service hold
+    max_token_lifetime: float = attrs.field(default=24 * 60 * MINUTES, validator=_positive)
+    allowed_origins: str = ""
+    admin_users: str = ""
+    max_connections: int = attrs.field(default=10_000, validator=_positive)
+    max_connections_per_user: int = attrs.field(default=20, validator=_positive)
+    max_running_runs: int = attrs.field(default=2_000, validator=_positive)
+    handshake_timeout: float = attrs.field(default=5 * SECONDS, validator=_positive)
+    loop_lag_interval: float = attrs.field(default=0.5 * SECONDS, validator=_positive)
+    loop_lag_warning: float = attrs.field(default=0.25 * SECONDS, validator=_positive)
+    log_quote_chars: int = attrs.field(default=80, validator=_positive)
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """``allowed_origins`` as a set (comma-separated; empty means same origin only)."""
+        return _csv(self.allowed_origins)
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """``admin_users`` as a set of user ids (comma-separated)."""
+        return _csv(self.admin_users)
+
+
+def _csv(raw: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in raw.split(",") if item.strip())
 
 
 def _parse_bool(raw: str) -> bool:

@@ -120,11 +120,13 @@ class ConnectionHub:
         self._detached_at: dict[str, float] = {}
         self._delivered: dict[str, int] = {}
         self._waiters: dict[str, list[tuple[int, trio.Event]]] = {}
+        self._count = 0
 
     def attach(self, user_id: str) -> Connection:
         """Register a new connection for ``user_id`` (any number per user)."""
         conn = Connection(user_id, self._buffer, self._stats)
         self._by_user.setdefault(user_id, {})[conn.connection_id] = conn
+        self._count += 1
         self._detached_at.pop(user_id, None)
         self._stats.connections_opened += 1
         return conn
@@ -132,7 +134,8 @@ class ConnectionHub:
     def detach(self, conn: Connection) -> None:
         """Forget a connection; remember when its user was left with none."""
         conns = self._by_user.get(conn.user_id, {})
-        conns.pop(conn.connection_id, None)
+        if conns.pop(conn.connection_id, None) is not None:
+            self._count -= 1
         conn.closed.set()
         if not conns:
             self._by_user.pop(conn.user_id, None)
@@ -162,8 +165,12 @@ class ConnectionHub:
 
     @property
     def connection_count(self) -> int:
-        """Open connections across all users."""
-        return sum(len(conns) for conns in self._by_user.values())
+        """Open connections across all users (kept as a count: checked per handshake)."""
+        return self._count
+
+    def count_of(self, user_id: str) -> int:
+        """How many connections the user holds."""
+        return len(self._by_user.get(user_id, ()))
 
     @property
     def user_count(self) -> int:

@@ -10,7 +10,9 @@
     │   ├── InvalidMessage         code "invalid_message" (names the field)
     │   ├── RateLimited            code "rate_limited"
     │   ├── RunNotFound            code "run_not_found"
-    │   └── ShuttingDown           code "shutting_down" (extension: the server is stopping)
+    │   ├── ShuttingDown           code "shutting_down" (extension: the server is stopping)
+    │   ├── Overloaded             code "overloaded" (extension: the server-wide run cap)
+    │   └── Unauthorized           code "unauthorized" (extension: a refused ``auth`` frame)
     ├── AuthError                  token missing, malformed, wrongly signed or expired
     └── ServerError                our side is at fault
         ├── IllegalTransition      a run state change the state machine forbids
@@ -82,6 +84,18 @@ class ShuttingDown(ClientError):
     """The orchestrator is closing and accepts no new runs (protocol extension)."""
 
     code = "shutting_down"
+
+
+class Overloaded(ClientError):
+    """The server runs as many runs as it may (``max_running_runs``); try again later."""
+
+    code = "overloaded"
+
+
+class Unauthorized(ClientError):
+    """An ``auth`` frame's token is invalid, expired or names another user."""
+
+    code = "unauthorized"
 
 
 class ServerError(WsaoError):

@@ -23,9 +23,11 @@ from wsao_trio.backplane import MemoryBackplane
 from wsao_trio.config import Settings
 from wsao_trio.connections import ConnectionHub
 from wsao_trio.context import ExecutionContext, new_id
+from wsao_trio.credentials import Credentials
 from wsao_trio.dedup import DedupTable
 from wsao_trio.errors import (
     InvalidMessage,
+    Overloaded,
     RateLimited,
     RunFinished,
     RunNotFound,
@@ -34,7 +36,7 @@ from wsao_trio.errors import (
 from wsao_trio.health import build_health
 from wsao_trio.janitor import Janitor
 from wsao_trio.notifier import Notifier
-from wsao_trio.protocol import CLOSE_GOING_AWAY, UserMessage
+from wsao_trio.protocol import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER, UserMessage
 from wsao_trio.runner import COMPLETED_REASON, Outcome, cancelled, execute_run
 from wsao_trio.runstate import TERMINAL_EVENT_FOR, RunState
 from wsao_trio.session import ConnectionSession
@@ -135,6 +137,8 @@ class Orchestrator:
             raise InvalidMessage(
                 f"field 'agent_type': unknown agent type {agent_type!r}", ref=message_id
             )
+        if len(self._runs) >= self.settings.max_running_runs:
+            raise Overloaded("the server is at its run limit; try again shortly", ref=message_id)
         if len(self._user_runs.get(user_id, ())) >= self.settings.max_runs_per_user:
             limit = self.settings.max_runs_per_user
             raise RateLimited(f"at most {limit} runs at once per user", ref=message_id)
@@ -275,18 +279,39 @@ class Orchestrator:
         deadline = self.settings.delivery_deadline
         return await self.hub.wait_delivered(context.user_id, event.seq, deadline)
 
+    def capacity_refusal(self, user_id: str) -> str | None:
+        """Why one more connection of ``user_id`` is refused now, or None if it fits.
+
+        Hosts call this before accepting a WebSocket (HTTP 503); :meth:`serve_connection`
+        checks again and closes with 1013 (try again later) in case of a race.
+        """
+        settings = self.settings
+        if self.hub.connection_count >= settings.max_connections:
+            return f"the server holds its maximum of {settings.max_connections} connections"
+        if self.hub.count_of(user_id) >= settings.max_connections_per_user:
+            return f"at most {settings.max_connections_per_user} connections per user"
+        return None
+
     async def serve_connection(
         self,
         transport: Transport,
         user_id: str,
         last_seq: int | None = None,
         epoch: str | None = None,
+        *,
+        credentials: Credentials | None = None,
     ) -> None:
-        """Serve one authenticated WebSocket of ``user_id`` until it ends (see session)."""
-        if self.closing:
-            await transport.close(CLOSE_GOING_AWAY, "server shutting down")
+        """Serve one authenticated WebSocket of ``user_id`` until it ends (see session).
+
+        ``credentials`` (optional) bound the connection to its token's expiry: it is
+        closed with 4401 then, unless the client sent a fresh token in an ``auth`` frame.
+        """
+        refusal = "server shutting down" if self.closing else self.capacity_refusal(user_id)
+        if refusal is not None:
+            code = CLOSE_GOING_AWAY if self.closing else CLOSE_TRY_AGAIN_LATER
+            await transport.close(code, refusal[:120])
             return
-        await ConnectionSession(self, transport, user_id).serve(last_seq, epoch)
+        await ConnectionSession(self, transport, user_id, credentials).serve(last_seq, epoch)
 
     # -- upkeep and lifecycle -----------------------------------------------------------
 

@@ -9,6 +9,7 @@ server frames into JSON text, one event encoded once however many connections ge
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -28,10 +29,25 @@ RUN_EVENTS: Final = CRITICAL_EVENTS | TERMINAL_EVENTS | {"agent_message_delta"}
 CLOSE_NORMAL: Final = 1000
 CLOSE_GOING_AWAY: Final = 1001
 CLOSE_TOO_BIG: Final = 1009
+CLOSE_TRY_AGAIN_LATER: Final = 1013
 CLOSE_UNAUTHORIZED: Final = 4401
 CLOSE_SLOW_CONSUMER: Final = 4408
 
 MAX_ID_LENGTH: Final = 200
+MAX_INT: Final = 2**63 - 1
+MAX_INT_DIGITS: Final = 19
+
+
+@attrs.frozen
+class OversizedInt:
+    """A JSON integer with more digits than any field accepts; kept unparsed.
+
+    Python refuses to convert integers over 4,300 digits (and converting long ones is
+    quadratic), so the parser keeps them as this marker and the field check names the
+    field instead of failing the whole frame as ``invalid_json``.
+    """
+
+    digits: int
 
 
 @attrs.frozen
@@ -73,7 +89,18 @@ class Ping:
     id: str | None = None
 
 
-ClientFrame = UserMessage | StopAgent | Ack | Resume | Ping
+@attrs.frozen
+class Auth:
+    """``auth`` (extension): a fresh token for this connection, of the same user."""
+
+    token: str = attrs.field(repr=False)
+
+
+ClientFrame = UserMessage | StopAgent | Ack | Resume | Ping | Auth
+MAX_TOKEN_LENGTH: Final = 4096
+
+
+_STRING_LIMITS: Final[Mapping[str, int]] = MappingProxyType({"token": MAX_TOKEN_LENGTH})
 
 
 def _field(obj: Mapping[str, Any], name: str, kind: type, *, required: bool = True) -> Any:
@@ -82,12 +109,17 @@ def _field(obj: Mapping[str, Any], name: str, kind: type, *, required: bool = Tr
         return None
     if value is None:
         raise InvalidMessage(f"field {name!r} is required")
+    if kind is int and (
+        isinstance(value, OversizedInt) or (isinstance(value, int) and value > MAX_INT)
+    ):
+        raise InvalidMessage(f"field {name!r} is out of range (at most {MAX_INT})")
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise InvalidMessage(f"field {name!r} must be an integer")
     if not isinstance(value, kind):
         raise InvalidMessage(f"field {name!r} must be a {kind.__name__}")
-    if isinstance(value, str) and name != "text" and not 0 < len(value) <= MAX_ID_LENGTH:
-        raise InvalidMessage(f"field {name!r} must be 1..{MAX_ID_LENGTH} characters")
+    limit = _STRING_LIMITS.get(name, MAX_ID_LENGTH)
+    if isinstance(value, str) and name != "text" and not 0 < len(value) <= limit:
+        raise InvalidMessage(f"field {name!r} must be 1..{limit} characters")
     if isinstance(value, int) and value < 0:
         raise InvalidMessage(f"field {name!r} must be >= 0")
     return value
@@ -114,6 +146,7 @@ _PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], ClientFrame]]] = Mapp
             last_seq=_field(o, "last_seq", int), epoch=_field(o, "epoch", str, required=False)
         ),
         "ping": lambda o: Ping(id=_field(o, "id", str, required=False)),
+        "auth": lambda o: Auth(token=_field(o, "token", str)),
     }
 )
 
@@ -127,12 +160,7 @@ def parse_client_frame(data: str | bytes) -> ClientFrame:
     an unknown ``type`` raises :class:`UnknownType`; a missing or mistyped field
     raises :class:`InvalidMessage` naming the field.
     """
-    if not isinstance(data, str):
-        raise InvalidJson("binary frames are not accepted; send UTF-8 JSON text")
-    try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError):
-        raise InvalidJson("frame is not valid JSON") from None
+    obj = _load_json(data)
     if not isinstance(obj, dict):
         raise InvalidJson("frame must be a JSON object")
     kind = obj.get("type")
@@ -144,6 +172,42 @@ def parse_client_frame(data: str | bytes) -> ClientFrame:
     except InvalidMessage as exc:
         exc.ref = _ref_of(obj)
         raise
+
+
+def _load_json(data: str | bytes) -> Any:
+    if not isinstance(data, str):
+        raise InvalidJson("binary frames are not accepted; send UTF-8 JSON text")
+    try:
+        return json.loads(
+            data,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
+    except NonFiniteNumber:
+        raise InvalidJson("NaN and Infinity are not JSON numbers") from None
+    except (ValueError, RecursionError):
+        raise InvalidJson("frame is not valid JSON") from None
+
+
+class NonFiniteNumber(ValueError):
+    """A client frame held NaN, Infinity or a float too large to be finite."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise NonFiniteNumber(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NonFiniteNumber(text)
+    return value
+
+
+def _bounded_int(text: str) -> int | OversizedInt:
+    digits = len(text.lstrip("-"))
+    return OversizedInt(digits) if digits > MAX_INT_DIGITS else int(text)
 
 
 def _ref_of(obj: Mapping[str, Any]) -> str | None:
@@ -201,9 +265,27 @@ def dumps(obj: Any) -> str:
 
     ``ensure_ascii`` escapes everything outside ASCII, so lone surrogates (valid as
     JSON escapes, so a client can send them) can always be sent in a UTF-8 text frame,
-    and no second pass over the text is needed to check that.
+    and no second pass over the text is needed to check that. NaN and Infinity are
+    not JSON: a payload holding them (an agent's or a tool's result) is sent with
+    each non-finite float as ``null`` instead of as a token clients cannot parse.
     """
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, default=str)
+    try:
+        return json.dumps(
+            obj, separators=(",", ":"), ensure_ascii=True, default=str, allow_nan=False
+        )
+    except ValueError:
+        return json.dumps(finite_only(obj), separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def finite_only(obj: Any) -> Any:
+    """``obj`` with every non-finite float (at any depth of dicts, lists, tuples) as None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {key: finite_only(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite_only(value) for value in obj]
+    return obj
 
 
 def join_frames(texts: Iterable[str]) -> str:

@@ -17,16 +17,20 @@ from typing import TYPE_CHECKING
 import trio
 
 from wsao_trio.connections import Connection, Outgoing, Preamble, outgoing_event
-from wsao_trio.errors import ClientError, RateLimited
+from wsao_trio.credentials import Credentials
+from wsao_trio.errors import ClientError, RateLimited, Unauthorized
 from wsao_trio.protocol import (
     CLOSE_TOO_BIG,
+    CLOSE_UNAUTHORIZED,
     Ack,
+    Auth,
     ClientFrame,
     Ping,
     Resume,
     StopAgent,
     UserMessage,
     connected_frame,
+    dumps,
     error_frame,
     parse_client_frame,
     pong_frame,
@@ -45,13 +49,29 @@ INTERNAL_ERROR = "internal_error"
 logger = logging.getLogger(__name__)
 
 
+def frame_size(data: str | bytes) -> int:
+    """The size of a received frame in bytes (UTF-8 for text); anything else counts 0."""
+    if isinstance(data, bytes):
+        return len(data)
+    if isinstance(data, str):
+        return len(data.encode("utf-8", "surrogatepass"))
+    return 0
+
+
 class ConnectionSession:
     """Serves one authenticated WebSocket of ``user_id`` against an orchestrator."""
 
-    def __init__(self, orchestrator: Orchestrator, transport: Transport, user_id: str) -> None:
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        transport: Transport,
+        user_id: str,
+        credentials: Credentials | None = None,
+    ) -> None:
         self._orch = orchestrator
         self._transport = transport
         self.user_id = user_id
+        self._credentials = credentials
         settings = orchestrator.settings
         self._bucket = TokenBucket(
             settings.max_frames_per_second, settings.frame_burst, trio.current_time()
@@ -71,6 +91,8 @@ class ConnectionSession:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._send_loop, conn, nursery.cancel_scope)
                 nursery.start_soon(self._watch_close, conn, nursery.cancel_scope)
+                if self._credentials is not None:
+                    nursery.start_soon(self._watch_expiry, conn, self._credentials)
                 await self._receive_loop(conn)
                 nursery.cancel_scope.cancel()
         finally:
@@ -104,6 +126,10 @@ class ConnectionSession:
         await conn.closed.wait()
         scope.cancel()
 
+    async def _watch_expiry(self, conn: Connection, credentials: Credentials) -> None:
+        await credentials.wait_expired()
+        conn.fail(CLOSE_UNAUTHORIZED, "token expired")
+
     async def _receive_loop(self, conn: Connection) -> None:
         limit = self._orch.settings.max_frame_bytes
         while True:
@@ -111,7 +137,7 @@ class ConnectionSession:
                 data = await self._transport.receive()
             except TransportClosed:
                 return
-            size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "replace"))
+            size = frame_size(data)
             if size > limit:
                 conn.fail(CLOSE_TOO_BIG, f"frame of {size} bytes is over the {limit} byte limit")
                 return
@@ -149,7 +175,15 @@ class ConnectionSession:
             conn.push(self._replay(frame.last_seq, frame.epoch))
         elif isinstance(frame, Ping):
             return pong_frame(frame.id)
+        elif isinstance(frame, Auth):
+            return self._renew(frame.token)
         return None
+
+    def _renew(self, token: str) -> str:
+        if self._credentials is None:
+            raise Unauthorized("this connection takes no fresh tokens")
+        expires_at = self._credentials.renew(token)
+        return dumps({"type": "auth_ok", "expires_at": expires_at})
 
     async def _close(self, conn: Connection) -> None:
         if conn.close_code is None:

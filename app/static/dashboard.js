@@ -50,11 +50,61 @@
   }
 
   // ---------------------------------------------------------------- polling
+  // ---------------------------------------------------------------- sign-in
+  // /health/details names users and runs, so it needs an admin token; the dashboard
+  // signs in like the chat page (a dev token by name, or a pasted token).
+  const KEY_ADMIN_TOKEN = "wsao:admin-token";
+  let devAuth = null;
+
+  async function loadConfig() {
+    try {
+      const res = await fetch("/api/config", { cache: "no-store" });
+      devAuth = (await res.json()).dev_auth === true;
+    } catch (err) {
+      devAuth = false;
+    }
+    $("#dash-name-field").hidden = !devAuth;
+    $("#dash-token-field").hidden = devAuth;
+  }
+
+  function showSignin(why) {
+    $("#dash-signin").hidden = false;
+    if (why) $("#dash-signin-why").textContent = why;
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    $("#dash-signin-error").textContent = "";
+    let token = $("#dash-token").value.trim();
+    if (devAuth) {
+      const res = await fetch("/api/dev/token", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ user_id: $("#dash-name").value.trim() }),
+      });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) return ($("#dash-signin-error").textContent = body.error || `HTTP ${res.status}`);
+      token = body.token;
+    }
+    if (!token) return;
+    localStorage.setItem(KEY_ADMIN_TOKEN, token);
+    $("#dash-signin").hidden = true;
+  }
+
+  class AuthNeeded extends Error {}
+
   async function fetchHealth() {
+    const token = localStorage.getItem(KEY_ADMIN_TOKEN);
+    if (!token) throw new AuthNeeded("Sign in as an operator to see the dashboard.");
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), FETCH_TIMEOUT_MS);
     try {
-      const res = await fetch("/health", { cache: "no-store", signal: ctrl.signal, headers: { Accept: "application/json" } });
+      const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
+      const res = await fetch("/health/details", { cache: "no-store", signal: ctrl.signal, headers });
+      if (res.status === 401 || res.status === 403) {
+        localStorage.removeItem(KEY_ADMIN_TOKEN);
+        throw new AuthNeeded(res.status === 403 ? "That user is not an operator." : "Your sign-in expired.");
+      }
       const body = await res.json().catch(() => null);
       if (!body || typeof body !== "object") throw new Error(`HTTP ${res.status}`);
       return body;
@@ -68,6 +118,11 @@
       const health = await fetchHealth();
       onHealth(health);
     } catch (err) {
+      if (err instanceof AuthNeeded) {
+        showSignin(err.message);
+        setServerStatus("unknown", "signed out");
+        return;
+      }
       setServerStatus("down", "unreachable");
       previous = null;
       addSample({ t: Date.now(), eps: null, p95: null });
@@ -228,6 +283,9 @@
   }
 
   window.addEventListener("resize", drawChart);
+  $("#dash-signin").addEventListener("submit", (event) => signIn(event).catch((err) => {
+    $("#dash-signin-error").textContent = String(err.message || err);
+  }));
   drawChart();
-  poll();
+  loadConfig().then(poll);
 })();

@@ -1,0 +1,27 @@
+"""What the routes of one application share."""
+
+from __future__ import annotations
+
+import attrs
+from prometheus_client import CollectorRegistry
+
+from wsao_trio.agents import AgentRegistry
+from wsao_trio.config import Settings
+from wsao_trio.orchestrator import Orchestrator
+
+
+@attrs.define
+class AppState:
+    """What the routes share: settings, the signing secret, and the open orchestrator."""
+
+    settings: Settings
+    secret: str | None
+    registry: AgentRegistry
+    orchestrator: Orchestrator | None = None
+    metrics: CollectorRegistry | None = None
+
+    def require_orchestrator(self) -> Orchestrator:
+        """The orchestrator, once serving has started."""
+        if self.orchestrator is None:
+            raise RuntimeError("the orchestrator is not open (is the app serving?)")
+        return self.orchestrator

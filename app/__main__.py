@@ -17,6 +17,7 @@ import hypercorn.trio
 import trio
 from quart_trio import QuartTrio
 
+from app.fdlimit import raise_fd_limit
 from app.hyperconfig import hypercorn_config
 from app.server import check_startable, create_app, state_of
 from wsao_trio.config import Settings, load_settings
@@ -49,6 +50,7 @@ def main() -> int:
         logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
         check_startable(settings)
         app = create_app(settings)
+        raise_fd_limit(settings.max_connections)
     except ConfigError as exc:
         print(f"wsao: cannot start: {exc}", file=sys.stderr)
         return 2

@@ -17,7 +17,10 @@ def hypercorn_config(settings: Settings, bind: str | None = None) -> Config:
     config.accesslog = None
     config.errorlog = "-"
     config.loglevel = settings.log_level
-    config.keep_alive_timeout = 30
+    # A client that has not sent its whole request (headers) counts as idle in
+    # hypercorn: this timeout closes stalled half-open requests (slowloris) and idle
+    # keep-alive connections; an upgraded WebSocket is never idle by this measure.
+    config.keep_alive_timeout = settings.handshake_timeout
     # hypercorn's default listen backlog (100) overflows when a thousand clients
     # reconnect at once (a restart, a network blip); the kernel caps it at somaxconn.
     config.backlog = 2048

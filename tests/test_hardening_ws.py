@@ -209,3 +209,21 @@ def _bearer(server: LiveServer, user_id: str) -> dict[str, str]:
 async def test_non_ascii_last_seq_is_refused_with_400(server: LiveServer) -> None:
     url = f"{server.ws_url}?token={server.token('alice')}&last_seq=%D9%A3"
     assert await _rejected(url) == 400
+
+
+async def test_stalled_half_open_requests_are_closed_after_the_handshake_timeout(
+    server_factory: Any,
+) -> None:
+    server: LiveServer = await server_factory(handshake_timeout=1.0)
+    host, port = server.http_url.split("://", 1)[1].split(":")
+    stalled = []
+    for _ in range(50):
+        stream = await trio.open_tcp_stream(host, int(port))
+        await stream.send_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
+        stalled.append(stream)
+    with trio.fail_after(10):
+        async with server.connect("alice") as alice:
+            _, events = await alice.run("thoughts=1", agent_type="scripted")
+        for stream in stalled:
+            assert await stream.receive_some(1024) == b""  # the server hung up
+    check_run(events)

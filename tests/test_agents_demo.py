@@ -243,3 +243,13 @@ async def test_scripted_deltas_and_failure(registry: AgentRegistry) -> None:
     assert events[-1]["payload"]["code"] == "agent_failed"
     assert _types(bad) == ["agent_started", "agent_error"]
     assert bad[-1]["payload"]["code"] == "agent_failed"
+
+
+@pytest.mark.parametrize(
+    "text", ["1" * 60_000, "1 " * 30_000, "1." * 30_000, "5 km" * 15_000, "(1+" * 20_000]
+)
+async def test_pathological_text_is_planned_in_linear_time(text: str) -> None:
+    # "1" * 60000 took 126 s before the number pattern got a lookbehind and possessive
+    # quantifiers; 20,000 characters alone took ~12 s. A generous bound, not a benchmark.
+    with trio.fail_after(5):
+        await trio.to_thread.run_sync(plan, text[:20_000], abandon_on_cancel=True)

@@ -19,9 +19,11 @@ class WsClient(FrameCollector):
         super().__init__()
         self.ws = ws
         self.connected: dict[str, Any] = {}
+        self.arrivals: list[float] = []
 
     async def next_text(self) -> str:
         message = await self.ws.get_message()
+        self.arrivals.append(trio.current_time())
         assert isinstance(message, str), "the server sent a binary frame"
         return message
 
@@ -40,6 +42,13 @@ class WsClient(FrameCollector):
             accepted = await self.receive_type("run_accepted")
             if accepted["message_id"] == message_id:
                 return accepted, await self.collect_run(accepted["run_id"])
+
+    def arrival_gaps(self) -> list[float]:
+        """Seconds between consecutive frames received so far."""
+        return [
+            later - earlier
+            for earlier, later in zip(self.arrivals, self.arrivals[1:], strict=False)
+        ]
 
 
 async def drain(client: WsClient, seconds: float) -> None:

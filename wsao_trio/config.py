@@ -88,6 +88,8 @@ class Settings:
     loop_lag_interval: float = attrs.field(default=0.5 * SECONDS, validator=_positive)
     loop_lag_warning: float = attrs.field(default=0.25 * SECONDS, validator=_positive)
     log_quote_chars: int = attrs.field(default=80, validator=_positive)
+    tool_threads: int = attrs.field(default=4, validator=_positive)
+    max_tool_argument_bytes: int = attrs.field(default=16 * KIB, validator=_positive)
 
     @property
     def origins(self) -> frozenset[str]:

@@ -18,6 +18,7 @@ from wsao_trio.agents import AgentRegistry
 from wsao_trio.context import new_id
 from wsao_trio.errors import RunFinished, ToolFailed
 from wsao_trio.notifier import Notifier
+from wsao_trio.protocol import dumps
 
 
 def _describe(exc: BaseException) -> str:
@@ -28,11 +29,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-class ToolDispatcher:
-    """Looks tools up in the registry and runs them inside the caller's run scope."""
+DEFAULT_THREADS = 4
+DEFAULT_MAX_ARGUMENT_BYTES = 16 * 1024
 
-    def __init__(self, registry: AgentRegistry) -> None:
+
+class ToolDispatcher:
+    """Looks tools up in the registry and runs them inside the caller's run scope.
+
+    Arguments over ``max_argument_bytes`` (as JSON) fail the call before the tool
+    sees them. Blocking tools run in worker threads, at most ``threads`` at once
+    across every run of the orchestrator (one limiter, owned here).
+    """
+
+    def __init__(
+        self,
+        registry: AgentRegistry,
+        *,
+        threads: int = DEFAULT_THREADS,
+        max_argument_bytes: int = DEFAULT_MAX_ARGUMENT_BYTES,
+    ) -> None:
         self._registry = registry
+        self._limiter = trio.CapacityLimiter(threads)
+        self._max_argument_bytes = max_argument_bytes
 
     async def call(self, notifier: Notifier, name: str, arguments: Mapping[str, Any]) -> Any:
         """Run tool ``name`` with ``arguments``; raise ToolFailed if it does not succeed."""
@@ -54,7 +72,17 @@ class ToolDispatcher:
         tool = self._registry.tool(name)
         if tool is None:
             raise ToolFailed(name, f"unknown tool {name!r}")
-        return await tool.handler(arguments)
+        size = len(dumps(arguments))
+        if size > self._max_argument_bytes:
+            limit = self._max_argument_bytes
+            raise ToolFailed(name, f"arguments of {size} bytes are over the {limit} byte limit")
+        if tool.blocking is None:
+            return await tool.handler(arguments)
+        # Abandoned on cancellation: the run ends at once; the thread finishes alone and
+        # its result is dropped. The limiter bounds how many such threads exist.
+        return await trio.to_thread.run_sync(
+            tool.blocking, arguments, limiter=self._limiter, abandon_on_cancel=True
+        )
 
     async def _complete(
         self, notifier: Notifier, base: dict[str, Any], started: float, outcome: dict[str, Any]

@@ -54,6 +54,16 @@ def _cleanups(stats: OrchestratorStats) -> dict[str, int]:
     return {**counts, "total": sum(stats.cleanups.values())}
 
 
+def _loop_lag(orch: Orchestrator) -> dict[str, Any]:
+    lag = orch.loop_lag.statistics()
+    return {
+        "last": round(lag.last * 1000, 3),
+        "recent_max": round(lag.recent_max * 1000, 3),
+        "stalls": lag.stalls,
+        "warning_ms": round(orch.loop_lag.warning * 1000, 3),
+    }
+
+
 def build_health(orch: Orchestrator, uptime: float) -> dict[str, Any]:
     """A JSON-able snapshot of one orchestrator (O(runs + connections))."""
     now = trio.current_time()
@@ -69,5 +79,6 @@ def build_health(orch: Orchestrator, uptime: float) -> dict[str, Any]:
         "dedup_hits": orch.stats.dedup_hits,
         "cleanups": _cleanups(orch.stats),
         "queues": _queues(orch),
+        "loop_lag_ms": _loop_lag(orch),
         "active_runs": [ctx.describe(now) for ctx in orch.runs()[:MAX_LISTED_RUNS]],
     }

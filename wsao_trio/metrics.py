@@ -73,6 +73,14 @@ class OrchestratorCollector(Collector):
         yield GaugeMetricFamily(f"{PREFIX}_connections", "Open connections.", hub.connection_count)
         yield GaugeMetricFamily(f"{PREFIX}_users_connected", "Connected users.", hub.user_count)
         yield GaugeMetricFamily(f"{PREFIX}_active_runs", "Registered runs.", len(self._orch.runs()))
+        lag = self._orch.loop_lag.statistics()
+        yield GaugeMetricFamily(
+            f"{PREFIX}_loop_lag_seconds", "Newest event-loop scheduling delay.", lag.last
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_loop_lag_recent_max_seconds", "Largest recent loop lag.", lag.recent_max
+        )
+        yield _counter("loop_stalls", "Loop lag samples over the warning.", lag.stalls)
 
     def _latency(self) -> Metric:
         window = self._orch.stats.delivery_latency

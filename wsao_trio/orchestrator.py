@@ -25,6 +25,7 @@ from wsao_trio.connections import ConnectionHub
 from wsao_trio.context import ExecutionContext, new_id
 from wsao_trio.credentials import Credentials
 from wsao_trio.dedup import DedupTable
+from wsao_trio.dispatcher import ToolDispatcher
 from wsao_trio.errors import (
     InvalidMessage,
     Overloaded,
@@ -35,6 +36,7 @@ from wsao_trio.errors import (
 )
 from wsao_trio.health import build_health
 from wsao_trio.janitor import Janitor
+from wsao_trio.looplag import LoopLagMonitor
 from wsao_trio.notifier import Notifier
 from wsao_trio.protocol import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER, UserMessage
 from wsao_trio.runner import COMPLETED_REASON, Outcome, cancelled, execute_run
@@ -74,7 +76,7 @@ class Orchestrator:
             max_age=settings.retention_seconds,
             clock=time.time,
         )
-        self.supervisor = Supervisor(registry)
+        self.supervisor = Supervisor(registry, _dispatcher(registry, settings))
         self._dedup: DedupTable[tuple[str, str]] = DedupTable(
             settings.dedup_window, trio.current_time
         )
@@ -85,6 +87,7 @@ class Orchestrator:
         self.closing = False
         self.closed = trio.Event()
         self.janitor = Janitor(self)
+        self.loop_lag = LoopLagMonitor(settings.loop_lag_interval, settings.loop_lag_warning)
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -365,6 +368,15 @@ class Orchestrator:
     def _attach_nursery(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
         nursery.start_soon(self.janitor.run)
+        nursery.start_soon(self.loop_lag.run)
+
+
+def _dispatcher(registry: AgentRegistry, settings: Settings) -> ToolDispatcher:
+    return ToolDispatcher(
+        registry,
+        threads=settings.tool_threads,
+        max_argument_bytes=settings.max_tool_argument_bytes,
+    )
 
 
 @asynccontextmanager

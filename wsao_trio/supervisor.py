@@ -14,9 +14,9 @@ from wsao_trio.runcontext import RunContext
 class Supervisor:
     """Chooses the agent for each run and hands it a :class:`RunContext`."""
 
-    def __init__(self, registry: AgentRegistry) -> None:
+    def __init__(self, registry: AgentRegistry, dispatcher: ToolDispatcher | None = None) -> None:
         self.registry = registry
-        self.dispatcher = ToolDispatcher(registry)
+        self.dispatcher = dispatcher or ToolDispatcher(registry)
 
     def resolve_agent_type(self, requested: str | None, default: str) -> str | None:
         """The agent type a message goes to, or None if no such agent is registered."""

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 ToolHandler = Callable[[Mapping[str, Any]], Awaitable[Any]]
+BlockingHandler = Callable[[Mapping[str, Any]], Any]
 
 
 @attrs.frozen
@@ -24,9 +25,27 @@ class Tool:
         handler: ``async (arguments) -> result``; the result must be JSON-serialisable.
             It runs inside the run's cancel scope, so stopping the run cancels it.
         parameters: a JSON-schema-like description of ``arguments`` (documentation only).
+        blocking: a plain function doing CPU-heavy or blocking work. When set, the
+            dispatcher runs it in a worker thread (bounded by its limiter, abandoned if
+            the run is cancelled) instead of ``handler``, so it never stalls the loop.
     """
 
     name: str
     description: str
     handler: ToolHandler
     parameters: Mapping[str, Any] = attrs.field(factory=dict)
+    blocking: BlockingHandler | None = None
+
+
+def blocking_tool(
+    name: str,
+    description: str,
+    function: BlockingHandler,
+    parameters: Mapping[str, Any] | None = None,
+) -> Tool:
+    """A :class:`Tool` whose work is the plain ``function``, run off the event loop."""
+
+    async def on_the_loop(arguments: Mapping[str, Any]) -> Any:
+        return function(arguments)
+
+    return Tool(name, description, on_the_loop, dict(parameters or {}), function)

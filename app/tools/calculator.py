@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from wsao_trio.tools import Tool
+from wsao_trio.tools import Tool, blocking_tool
 
 Number = int | float
 
@@ -170,7 +170,7 @@ def _check(value: object) -> Number:
     return value
 
 
-async def _handle(arguments: Mapping[str, Any]) -> Number:
+def _compute(arguments: Mapping[str, Any]) -> Number:
     expression = arguments.get("expression")
     if not isinstance(expression, str):
         raise ValueError("argument 'expression' (a string) is required")
@@ -178,12 +178,13 @@ async def _handle(arguments: Mapping[str, Any]) -> Number:
 
 
 def calculator_tool() -> Tool:
-    """Build the ``calculator`` tool: ``{"expression": str}`` → a number."""
-    return Tool(
-        name="calculator",
-        description="Evaluate an arithmetic expression (+ - * / // % **, sqrt, sin, log, pi, …).",
-        handler=_handle,
-        parameters=MappingProxyType(
-            {"type": "object", "properties": {"expression": {"type": "string"}}}
-        ),
+    """Build the ``calculator`` tool: ``{"expression": str}`` → a number.
+
+    Big-integer arithmetic is CPU work, so it runs in a worker thread (a blocking tool).
+    """
+    return blocking_tool(
+        "calculator",
+        "Evaluate an arithmetic expression (+ - * / // % **, sqrt, sin, log, pi, …).",
+        _compute,
+        MappingProxyType({"type": "object", "properties": {"expression": {"type": "string"}}}),
     )

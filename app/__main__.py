@@ -22,6 +22,7 @@ from app.hyperconfig import hypercorn_config
 from app.server import check_startable, create_app, state_of
 from wsao_trio.config import Settings, load_settings
 from wsao_trio.errors import ConfigError
+from wsao_trio.logsafety import install
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -47,7 +48,8 @@ def main() -> int:
     """Entry point; returns the process exit code."""
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+        handler = install(logging.StreamHandler(), LOG_FORMAT)
+        logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
         check_startable(settings)
         app = create_app(settings)
         raise_fd_limit(settings.max_connections)

@@ -19,6 +19,7 @@ import attrs
 import trio
 
 from wsao_trio.context import ExecutionContext
+from wsao_trio.logsafety import shorten
 from wsao_trio.notifier import Notifier
 from wsao_trio.runstate import RunState
 from wsao_trio.supervisor import Supervisor
@@ -69,7 +70,13 @@ async def execute_run(
     try:
         outcome = await _scoped(ctx, notifier, supervisor)
     except Exception as exc:  # the agent's failure, possibly inside an ExceptionGroup
-        logger.warning("run %s (%s) failed", ctx.run_id, ctx.agent_type, exc_info=exc)
+        logger.warning(
+            "run %s (%s) failed: %s",
+            ctx.run_id,
+            ctx.agent_type,
+            shorten(describe_exception(exc), 200),
+            exc_info=exc,
+        )
         outcome = failed("agent_failed", describe_exception(exc))
     finally:
         if outcome is None:  # cancelled from outside the run's own scope

@@ -54,7 +54,7 @@ def parse_script(text: str) -> Script:
     for token in text.split():
         key, sep, raw = token.partition("=")
         if not sep or key not in KEYS:
-            raise ValueError(f"bad script item {token!r}; expected one of {sorted(KEYS)}=N")
+            raise ValueError(f"bad script item {token[:40]!r}; expected one of {sorted(KEYS)}=N")
         if key in values:
             raise ValueError(f"script key {key!r} given twice")
         values[key] = _parse_value(key, raw)

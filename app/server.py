@@ -19,6 +19,7 @@ from quart import Response
 from quart_trio import QuartTrio
 
 from app.agents import build_registry
+from app.compression import refuse_websocket_compression
 from app.routes_api import add_api_routes
 from app.routes_ws import add_websocket_route
 from app.state import AppState
@@ -82,6 +83,7 @@ def create_app(
 ) -> QuartTrio:
     """Build the service. Settings default to the ``WSAO_*`` environment."""
     settings = settings or load_settings()
+    refuse_websocket_compression()
     registry = registry or build_registry(DOCS_DIR)
     if not registry.has_agent(settings.default_agent):
         known = ", ".join(registry.agent_types)

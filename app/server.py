@@ -84,7 +84,7 @@ def create_app(
     """Build the service. Settings default to the ``WSAO_*`` environment."""
     settings = settings or load_settings()
     refuse_websocket_compression()
-    registry = registry or build_registry(DOCS_DIR)
+    registry = registry or build_registry(DOCS_DIR, settings)
     if not registry.has_agent(settings.default_agent):
         known = ", ".join(registry.agent_types)
         raise ConfigError(f"WSAO_DEFAULT_AGENT {settings.default_agent!r} is not one of: {known}")

@@ -14,6 +14,7 @@
     │   ├── Overloaded             code "overloaded" (extension: the server-wide run cap)
     │   └── Unauthorized           code "unauthorized" (extension: a refused ``auth`` frame)
     ├── AuthError                  token missing, malformed, wrongly signed or expired
+    ├── AgentFailure               an agent ends its run with its own ``agent_error`` code
     └── ServerError                our side is at fault
         ├── IllegalTransition      a run state change the state machine forbids
         ├── RunFinished            an event was emitted after the run's terminal event
@@ -37,6 +38,20 @@ class ConfigError(WsaoError):
 
 class AuthError(WsaoError):
     """A token is missing, malformed, wrongly signed or expired."""
+
+
+class AgentFailure(WsaoError):
+    """An agent ends its run with ``agent_error`` carrying its own ``code`` and ``message``.
+
+    Any other exception from an agent becomes ``agent_error`` with code
+    ``agent_failed``; this one lets an agent say *what* failed (the ``llm`` agent uses
+    ``llm_rate_limited``, ``llm_timeout``, …) in words its user understands.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
 class ClientError(WsaoError):

@@ -19,6 +19,7 @@ import attrs
 import trio
 
 from wsao_trio.context import ExecutionContext
+from wsao_trio.errors import AgentFailure
 from wsao_trio.logsafety import shorten
 from wsao_trio.notifier import Notifier
 from wsao_trio.runstate import RunState
@@ -51,12 +52,26 @@ def cancelled(reason: str) -> Outcome:
     return Outcome(RunState.CANCELLED, {"reason": reason})
 
 
-def describe_exception(exc: BaseException) -> str:
-    """A one-line description of the first real error inside (nested) exception groups."""
+def first_error(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups, or ``exc`` itself."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
+    return exc
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A one-line description of the first real error inside (nested) exception groups."""
+    exc = first_error(exc)
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def failure_of(exc: BaseException) -> Outcome:
+    """The outcome of an agent that raised: its own code for AgentFailure, else agent_failed."""
+    first = first_error(exc)
+    if isinstance(first, AgentFailure):
+        return failed(first.code, first.message)
+    return failed("agent_failed", describe_exception(exc))
 
 
 Finish = Callable[[ExecutionContext, Notifier, Outcome], None]
@@ -77,7 +92,7 @@ async def execute_run(
             shorten(describe_exception(exc), 200),
             exc_info=exc,
         )
-        outcome = failed("agent_failed", describe_exception(exc))
+        outcome = failure_of(exc)
     finally:
         if outcome is None:  # cancelled from outside the run's own scope
             outcome = cancelled(ctx.cancel_reason or "shutdown")

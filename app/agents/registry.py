@@ -1,4 +1,4 @@
-"""The demo service's agent registry: the ``assistant`` and ``scripted`` agents and tools."""
+"""The demo service's agent registry: ``assistant``, ``scripted``, ``llm`` and the tools."""
 
 from __future__ import annotations
 
@@ -14,17 +14,25 @@ from app.tools import (
     units_tool,
 )
 from wsao_trio.agents import AgentRegistry
+from wsao_trio.config import Settings
 
 
-def build_registry(docs_dir: Path) -> AgentRegistry:
+def build_registry(docs_dir: Path, settings: Settings | None = None) -> AgentRegistry:
     """A registry with agents ``assistant`` and ``scripted`` and every demo tool.
+
+    With ``settings.llm_base_url`` set, the ``llm`` agent too (it then is the default
+    agent, see ``Settings.default_agent``); its import waits until then, so the
+    ``openai`` package (the ``llm`` extra) is needed only by those who use it.
 
     Args:
         docs_dir: the directory of Markdown files the ``search_docs`` tool searches.
+        settings: the service's settings; None registers no ``llm`` agent.
     """
     registry = AgentRegistry()
     registry.register_agent("assistant", AssistantAgent())
     registry.register_agent("scripted", ScriptedAgent())
+    if settings is not None and settings.llm_base_url:
+        _register_llm(registry, settings)
     for tool in (
         calculator_tool(),
         datetime_tool(),
@@ -34,3 +42,9 @@ def build_registry(docs_dir: Path) -> AgentRegistry:
     ):
         registry.register_tool(tool)
     return registry
+
+
+def _register_llm(registry: AgentRegistry, settings: Settings) -> None:
+    from wsao_trio.llm import LlmAgent  # needs the llm extra (openai)
+
+    registry.register_agent("llm", LlmAgent.from_settings(settings))

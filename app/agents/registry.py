@@ -20,9 +20,8 @@ from wsao_trio.config import Settings
 def build_registry(docs_dir: Path, settings: Settings | None = None) -> AgentRegistry:
     """A registry with agents ``assistant`` and ``scripted`` and every demo tool.
 
-    With ``settings.llm_base_url`` set, the ``llm`` agent too (it then is the default
-    agent, see ``Settings.default_agent``); its import waits until then, so the
-    ``openai`` package (the ``llm`` extra) is needed only by those who use it.
+    With ``settings.llm_base_url`` set, the ``llm`` agent too (then the default agent);
+    only then is the ``openai`` package (the ``llm`` extra) imported.
 
     Args:
         docs_dir: the directory of Markdown files the ``search_docs`` tool searches.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +31,9 @@ from tests.fakellm import (
     text_reply,
     tool_reply,
 )
+from wsao_trio.agents import AgentRegistry
 from wsao_trio.config import Settings
+from wsao_trio.errors import AgentFailure, ConfigError
 from wsao_trio.testing import OrchestratorHarness, open_test_orchestrator
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -342,3 +345,40 @@ async def test_the_step_limit_ends_a_model_that_only_calls_tools(fake: FakeLlm) 
     error = _error(events)
     assert error["code"] == "llm_step_limit" and "2 steps" in error["message"]
     assert len(_of(events, "tool_completed")) == 2 and len(fake.requests) == 2
+
+
+# --- the host side ----------------------------------------------------------------------
+
+
+class _Refusing:
+    async def run(self, run: Any) -> Any:
+        await run.delta("partial")
+        async with trio.open_nursery() as nursery:  # arrives wrapped in exception groups
+            nursery.start_soon(_refuse)
+
+
+async def _refuse() -> None:
+    raise AgentFailure("quota_exceeded", "You have used today's quota.")
+
+
+async def test_any_agent_can_end_with_its_own_error_code() -> None:
+    registry = AgentRegistry({"refusing": _Refusing()})
+    async with open_test_orchestrator(registry, default_agent="refusing") as harness:
+        events = await harness.run_message("alice", "hi")
+    assert _error(events) == {
+        "code": "quota_exceeded",
+        "message": "You have used today's quota.",
+        "duration_ms": events[-1]["payload"]["duration_ms"],
+    }
+
+
+def test_without_the_llm_extra_the_app_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [n for n in sys.modules if n.split(".")[0] == "openai" or "wsao_trio.llm" in n]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "openai", None)  # as if it were not installed
+    settings = Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model="m")
+    with pytest.raises(ConfigError, match=r"pip install 'wsao_trio\[llm\]'"):
+        build_registry(DOCS, settings)
+    assert not build_registry(DOCS).has_agent("llm")

@@ -15,6 +15,7 @@ from app.tools import (
 )
 from wsao_trio.agents import AgentRegistry
 from wsao_trio.config import Settings
+from wsao_trio.errors import ConfigError
 
 
 def build_registry(docs_dir: Path, settings: Settings | None = None) -> AgentRegistry:
@@ -44,6 +45,11 @@ def build_registry(docs_dir: Path, settings: Settings | None = None) -> AgentReg
 
 
 def _register_llm(registry: AgentRegistry, settings: Settings) -> None:
-    from wsao_trio.llm import LlmAgent  # needs the llm extra (openai)
-
+    try:
+        from wsao_trio.llm import LlmAgent
+    except ImportError as exc:  # the llm extra is not installed
+        raise ConfigError(
+            f"WSAO_LLM_BASE_URL is set but the llm agent cannot load ({exc}); "
+            "install it with: pip install 'wsao_trio[llm]'"
+        ) from exc
     registry.register_agent("llm", LlmAgent.from_settings(settings))

@@ -52,11 +52,11 @@ def status_failure(exc: openai.APIStatusError, model: str) -> AgentFailure:
     status = exc.status_code
     detail = _detail(exc)
     said = f": {detail}" if detail else ""
-    if status in (401, 403):
+    if status in (401, 403):  # not quoted: OpenAI's message repeats part of the key
         return AgentFailure(
             "llm_auth",
-            f"The language model service refused this server's credentials (HTTP {status}"
-            f"{said}). The operator should check WSAO_LLM_API_KEY.",
+            f"The language model service refused this server's credentials (HTTP {status})."
+            " The operator should check WSAO_LLM_API_KEY.",
         )
     if status == 404:
         return AgentFailure(

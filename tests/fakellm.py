@@ -33,11 +33,12 @@ class Pause:
 
 @attrs.frozen
 class Status:
-    """Answer with HTTP ``code`` and a JSON ``body`` instead of a stream."""
+    """Answer with HTTP ``code`` and a JSON ``body`` instead of a stream, after ``delay``."""
 
     code: int
     body: Any = None
     headers: dict[str, str] = attrs.Factory(dict)
+    delay: float = 0.0  # seconds of silence before the response starts
 
 
 Reply = Status | list[dict[str, Any] | bytes | Pause]
@@ -111,6 +112,7 @@ def _fake_app(fake: FakeLlm) -> QuartTrio:
             return {"error": {"message": "the test scripted no more replies"}}, 500
         reply = fake.replies.pop(0)
         if isinstance(reply, Status):
+            await trio.sleep(reply.delay)
             return (
                 json.dumps(reply.body),
                 reply.code,

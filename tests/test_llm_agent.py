@@ -299,6 +299,12 @@ async def test_a_stalled_stream_times_out(fake: FakeLlm) -> None:
         await fake.disconnected.wait()
 
 
+async def test_a_service_that_never_answers_times_out(fake: FakeLlm) -> None:
+    fake.add(Status(200, {}, delay=30))
+    error = _error(await run_llm(fake, llm_timeout=0.5))
+    assert error["code"] == "llm_timeout"
+
+
 @pytest.mark.parametrize(
     ("items", "words"),
     [

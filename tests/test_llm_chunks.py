@@ -182,6 +182,12 @@ def test_reasoning_comes_before_the_text_it_led_to() -> None:
     assert turn.content == "Answer"
 
 
+def test_reasoning_sent_under_both_names_counts_once() -> None:
+    both = {"reasoning_content": "Only once.\n", "reasoning": "Only once.\n"}
+    actions, _ = assemble([chunk(both), chunk(finish="stop")])
+    assert actions == [Thought("Only once.")]
+
+
 # --- malformed input ----------------------------------------------------------------------
 
 json_chunks = st.recursive(

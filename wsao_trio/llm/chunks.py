@@ -5,8 +5,8 @@ A streamed Chat Completions answer is a series of JSON chunks, each
 :class:`TurnAssembler` reads them one at a time and says what to do at once:
 
 - ``delta.content`` → :class:`TextDelta`, passed on as it arrives (token by token);
-- ``delta.reasoning_content`` (vLLM, llama.cpp, DeepSeek) or ``delta.reasoning``
-  (Ollama, OpenRouter) → :class:`Thought`, one per line of reasoning (a line longer
+- ``delta.reasoning_content`` (vLLM, llama.cpp, DeepSeek) or else ``delta.reasoning``
+  (Ollama, OpenRouter, newer vLLM) → :class:`Thought`, one per line of reasoning (a line longer
   than :data:`THOUGHT_CHARS` is cut at a space), since a thought per token would be
   unreadable;
 - ``delta.tool_calls`` → fragments merged by ``index``: the id and the name come once,
@@ -169,13 +169,13 @@ class TurnAssembler:
         return actions
 
     def _read_reasoning(self, delta: dict[str, Any]) -> list[Action]:
-        lines: list[str] = []
-        for key in REASONING_KEYS:
-            text = _typed(delta, key, str)
-            if text:
-                self._grow(len(text))
-                lines += self._reasoning.feed(text)
-        return self._thoughts(lines)
+        # The first key present wins: a server sending both names sends the text twice.
+        texts = (_typed(delta, key, str) for key in REASONING_KEYS)
+        text = next((text for text in texts if text), None)
+        if not text:
+            return []
+        self._grow(len(text))
+        return self._thoughts(self._reasoning.feed(text))
 
     def _text(self, content: str) -> TextDelta:
         self._grow(len(content))

@@ -94,6 +94,8 @@ def test_the_llm_agent_becomes_the_default_once_a_base_url_is_set() -> None:
     assert settings.llm_timeout == 60 and settings.llm_max_steps == 8
     assert settings.llm_api_key is None
     assert load_settings({**LLM, "WSAO_DEFAULT_AGENT": "assistant"}).default_agent == "assistant"
+    keyed = load_settings({**LLM, "WSAO_LLM_API_KEY": "sk-secret-1"})
+    assert keyed.llm_api_key == "sk-secret-1" and "sk-secret-1" not in repr(keyed)
 
 
 def test_a_base_url_without_a_model_is_refused_naming_both() -> None:

@@ -100,7 +100,7 @@ class Settings:
     # Declared before default_agent, whose default depends on llm_base_url.
     llm_base_url: str = attrs.field(default="", validator=_http_url)
     llm_model: str = ""
-    llm_api_key: str | None = None
+    llm_api_key: str | None = attrs.field(default=None, repr=False)  # a secret
     llm_timeout: float = attrs.field(default=60 * SECONDS, validator=_positive)
     llm_max_steps: int = attrs.field(default=8, validator=_positive)
     llm_system_prompt: str = ""

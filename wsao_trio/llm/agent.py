@@ -66,7 +66,7 @@ class LlmAgent:
 
     base_url: str
     model: str
-    api_key: str | None = None
+    api_key: str | None = attrs.field(default=None, repr=False)
     timeout: float = 60.0
     max_steps: int = 8
     system_prompt: str = DEFAULT_SYSTEM_PROMPT

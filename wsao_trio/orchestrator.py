@@ -105,7 +105,7 @@ class Orchestrator:
         Raises RateLimited, Overloaded, Unavailable or InvalidMessage (unknown agent).
         """
         await trio.lowlevel.checkpoint()
-        self._check_open()
+        self._check_open(message_id)
         existing = self._dedup.lookup(user_id, message_id)
         if existing is not None:
             return self._duplicate(user_id, message_id, existing)
@@ -153,13 +153,13 @@ class Orchestrator:
         ctx, notifier = self._runs.get(run_id, (None, None))
         return RunTicket(run_id, thread_id, message_id, True, ctx, notifier)
 
-    def _check_open(self) -> None:
+    def _check_open(self, message_id: str) -> None:
         if self._nursery is None:
             raise RuntimeError("the orchestrator is not open (use open_orchestrator)")
         if self.closing:
             raise ShuttingDown("the server is shutting down; no new runs are accepted")
         if not self.backplane.available:
-            raise Unavailable("the event store is unreachable; try again shortly")
+            raise Unavailable("the event store is unreachable; try again shortly", ref=message_id)
 
     def _check_can_run(self, agent_type: str, user_id: str, message_id: str) -> None:
         if not self.registry.has_agent(agent_type):

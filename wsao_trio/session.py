@@ -18,10 +18,11 @@ import trio
 
 from wsao_trio.connections import Connection, Outgoing, Preamble, outgoing_event
 from wsao_trio.credentials import Credentials
-from wsao_trio.errors import ClientError, RateLimited, Unauthorized
+from wsao_trio.errors import ClientError, RateLimited, Unauthorized, Unavailable
 from wsao_trio.eventlog import Replay
 from wsao_trio.protocol import (
     CLOSE_TOO_BIG,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHORIZED,
     Ack,
     Auth,
@@ -96,7 +97,12 @@ class ConnectionSession:
 
     async def serve(self, last_seq: int | None = None, epoch: str | None = None) -> None:
         """Serve until the peer leaves or the hub closes the connection."""
-        conn = await self._attach(last_seq, epoch)
+        try:
+            conn = await self._attach(last_seq, epoch)
+        except Unavailable as exc:
+            with contextlib.suppress(TransportClosed):
+                await self._transport.close(CLOSE_TRY_AGAIN_LATER, exc.message[:120])
+            return
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._send_loop, conn, nursery.cancel_scope)

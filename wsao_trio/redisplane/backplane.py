@@ -137,16 +137,18 @@ class RedisBackplane:
             yield View(cursor.epoch, cursor.seq, replay)
 
     async def _feed(self, user_id: str) -> Feed:
+        """The user's feed, checked against Redis (epoch, seq) on every attach."""
         feed = self.feeds.feeds.get(user_id)
         if feed is None:
             feed = self.feeds.feeds[user_id] = Feed(user_id)
         async with feed.lock:
-            if feed.cursor is None:
-                try:
-                    feed.cursor = await self._start_feed(user_id)
-                except BaseException:
+            try:
+                stored = await self._start_feed(user_id)
+            except BaseException:
+                if feed.cursor is None:
                     self.feeds.feeds.pop(user_id, None)
-                    raise
+                raise
+            await self.feeds.catch_up(feed, stored)
         return feed
 
     async def _start_feed(self, user_id: str) -> Cursor:

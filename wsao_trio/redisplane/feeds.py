@@ -54,7 +54,7 @@ class FeedSet:
         if arrival is Arrival.OLD:
             return
         if arrival is Arrival.NEW_EPOCH:
-            self._restart(feed, Cursor(event.epoch, event.seq))
+            self.restart(feed, Cursor(event.epoch, event.seq))
             return
         if arrival is Arrival.JUMP:
             await self.fill(feed, event.seq - 1)
@@ -70,13 +70,30 @@ class FeedSet:
             if held.seq > feed.cursor.seq:
                 self._deliver(feed, held)
 
+    async def catch_up(self, feed: Feed, stored: Cursor) -> None:
+        """Bring the feed to what Redis holds: a new epoch restarts it, a lag is filled.
+
+        Call with the feed's lock held.
+        """
+        if feed.cursor is None:
+            feed.cursor = stored
+        elif feed.cursor.epoch != stored.epoch:
+            self.restart(feed, stored)
+        else:
+            await self.fill(feed, stored.seq)
+
     def _deliver(self, feed: Feed, held: LoggedEvent) -> None:
         assert feed.cursor is not None
         feed.cursor.seq = held.seq
         self._hub.publish_item(feed.user_id, Outgoing(held.text, held.seq, held.timestamp))
 
-    def _restart(self, feed: Feed, cursor: Cursor) -> None:
-        """The user's log was lost (Redis came back empty): connections must resume."""
+    def restart(self, feed: Feed, cursor: Cursor | None = None) -> None:
+        """The user's log was lost (Redis came back empty): connections must resume.
+
+        Without a ``cursor`` the feed is dropped; the next attach reads the new epoch.
+        """
         feed.cursor = cursor
+        if cursor is None:
+            self.feeds.pop(feed.user_id, None)
         for conn in self._hub.connections_of(feed.user_id):
             conn.fail(CLOSE_LOG_RESTARTED, "event log restarted; resume for a replay_gap")

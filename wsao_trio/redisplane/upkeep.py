@@ -20,6 +20,7 @@ import trio
 
 from wsao_trio.errors import Unavailable
 from wsao_trio.eventlog import EventDraft
+from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.store import FAILURES
 from wsao_trio.redisplane.wire import FanoutEvent, StopRequest, parse_message
 
@@ -106,10 +107,14 @@ class Upkeep:
             return
         await self._mark_present(user_id)
         meta = self.keys.meta(user_id)
-        last = await self.store.call(partial(self.store.client.hget, meta, "seq"))
+        epoch, last = await self.store.call(
+            partial(self.store.client.hmget, meta, ["epoch", "seq"])
+        )
         async with feed.lock:
-            if feed.cursor is not None and last is not None:
-                await self.plane.feeds.fill(feed, int(last))
+            if epoch is None:  # Redis lost the log: the next attach starts a new epoch
+                self.plane.feeds.restart(feed)
+            elif last is not None:
+                await self.plane.feeds.catch_up(feed, Cursor(epoch, int(last)))
 
     async def _mark_present(self, user_id: str) -> None:
         plane, keys, client = self.plane, self.keys, self.store.client

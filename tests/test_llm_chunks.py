@@ -131,6 +131,24 @@ def test_calls_without_an_index_are_told_apart_by_id() -> None:
     )
 
 
+def test_the_llama_cpp_python_shape_with_repeated_heads_and_nulls() -> None:
+    """As llama-cpp-python 0.3 streams a tool call (recorded): every fragment repeats
+    the index, id and name, with the legacy ``function_call`` beside it and nulls."""
+    head = {"role": "assistant", "content": None, "function_call": None, "tool_calls": None}
+    chunks = [chunk(head)]
+    for piece in ['{"expression"', ': "1234 * 5678"', "}", ""]:
+        function = {"name": "calculator", "arguments": piece}
+        fragment = {"index": 0, "id": "call__0_calculator", "type": "function"}
+        delta = {"role": None, "content": None, "function_call": function}
+        chunks.append(chunk({**delta, "tool_calls": [{**fragment, "function": function}]}))
+    chunks.append(chunk({"role": None, "content": None, "tool_calls": None}, "tool_calls"))
+    actions, turn = assemble(chunks)
+    assert actions == []
+    assert turn.tool_calls == (
+        ToolCall(0, "call__0_calculator", "calculator", '{"expression": "1234 * 5678"}'),
+    )
+
+
 def test_a_missing_id_is_made_up_and_an_object_argument_accepted() -> None:
     fragment = {"index": 0, "function": {"name": "echo", "arguments": {"text": "hi"}}}
     _, turn = assemble([chunk({"tool_calls": [fragment]}), chunk(finish="tool_calls")])

@@ -6,7 +6,9 @@ Runs only when ``WSAO_LLM_BASE_URL`` (and ``WSAO_LLM_MODEL``, optionally
     WSAO_LLM_BASE_URL=http://127.0.0.1:11434/v1 WSAO_LLM_MODEL=qwen2.5:0.5b \\
         python -m pytest -q tests/test_llm_real.py
 
-The model must support tool calls (for Ollama: a model tagged "tools").
+The calculator test needs a model that chooses to call tools (for Ollama: a model
+tagged "tools"; a 135M model streams and stops fine but answers without the tool).
+Run this file alone: other tests' child processes would inherit the variables.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 import trio
+from coredis.tokens import PureToken
 
 from wsao_trio.errors import Unavailable
 from wsao_trio.eventlog import EventDraft
@@ -45,8 +46,10 @@ class Upkeep:
         await self.store.call(self.renew_lease)
         async with trio.open_nursery() as nursery:
             await nursery.start(self.subscribe)
-            nursery.start_soon(self._every, self.plane.settings.node_timeout / 3, self.refresh)
-            nursery.start_soon(self._every, self.plane.settings.node_timeout / 2, self.reap)
+            timeout = self.plane.settings.node_timeout
+            nursery.start_soon(self._every, timeout / 4, self.keep_alive)
+            nursery.start_soon(self._every, timeout / 3, self.refresh)
+            nursery.start_soon(self._every, timeout / 2, self.reap)
             task_status.started()
 
     async def _every(self, interval: float, step: Callable[[], Awaitable[None]]) -> None:
@@ -87,11 +90,15 @@ class Upkeep:
         await client.set(self.keys.lease(self.plane.node), "1", px=ttl_ms)
         await client.sadd(self.keys.nodes, [self.plane.node])
 
+    async def keep_alive(self) -> None:
+        """Probe Redis (health) and renew the lease, on its own short loop."""
+        if await self.store.probe():
+            await self.store.call(self.renew_lease)
+
     async def refresh(self) -> None:
-        """Lease, presence, tail fills, idle feeds, remote presence; then probe health."""
-        if not await self.store.probe():
+        """Presence, tail fills, idle feeds, remote presence."""
+        if not self.store.available:
             return
-        await self.store.call(self.renew_lease)
         for user_id in list(self.plane.feeds.feeds):
             await self._refresh_user(user_id)
         await self._learn_remote_presence()
@@ -119,8 +126,10 @@ class Upkeep:
     async def _mark_present(self, user_id: str) -> None:
         plane, keys, client = self.plane, self.keys, self.store.client
         until = repr(plane.clock() + plane.presence_ttl)
-        await self.store.call(partial(client.hset, keys.presence(user_id), {plane.node: until}))
-        for key in (keys.presence(user_id), keys.meta(user_id), keys.log(user_id)):
+        presence = keys.presence(user_id)
+        await self.store.call(partial(client.hset, presence, {plane.node: until}))
+        await self.store.call(partial(client.expire, presence, int(plane.presence_ttl) + 1))
+        for key in (keys.meta(user_id), keys.log(user_id)):
             await self.store.call(partial(client.expire, key, plane.ttl))
 
     async def _learn_remote_presence(self) -> None:
@@ -136,16 +145,33 @@ class Upkeep:
         plane.present_remote = present
 
     async def reap(self) -> None:
-        """End the runs of every node whose lease expired (one survivor per dead node)."""
+        """End the runs of every node whose lease expired, one reaper per dead node.
+
+        The reaper holds a short lock; if it dies midway, another node takes over and
+        skips what was already ended (the publish script refuses events of a run its
+        node no longer owns). The dead node leaves the set only once all is ended.
+        """
         client = self.store.client
-        nodes = await self.store.call(lambda: client.smembers(self.keys.nodes))
+        nodes = await self.store.call(partial(client.smembers, self.keys.nodes))
         alive = []
         for node in sorted(nodes):
             if await self.store.call(partial(client.exists, [self.keys.lease(node)])):
                 alive.append(node)
-            elif await self.store.call(partial(client.srem, self.keys.nodes, [node])):
+            elif await self._take_reaper_lock(node):
                 await self.end_runs_of(node)
+                await self.store.call(partial(client.srem, self.keys.nodes, [node]))
         self.plane.nodes_alive = alive
+
+    async def _take_reaper_lock(self, node: str) -> bool:
+        ttl_ms = int(self.plane.settings.node_timeout * 1000)
+        lock = partial(
+            self.store.client.set,
+            self.keys.reaper(node),
+            self.plane.node,
+            px=ttl_ms,
+            condition=PureToken.NX,
+        )
+        return bool(await self.store.call(lock))
 
     async def end_runs_of(self, node: str) -> None:
         """Close every open tool call and run of a dead node with ``node_lost``."""

@@ -21,8 +21,12 @@ from trio_websocket import WebSocketRequest, open_websocket_url, serve_websocket
 from wsao_trio import AgentRegistry, Orchestrator, RunContext, Settings, open_orchestrator
 from wsao_trio.websocket import TrioWebsocketTransport
 
-ABSENT = ("quart", "quart_trio", "hypercorn", "jwt", "prometheus_client", "app", "stress")
-EXTRAS = {"wsao_trio.auth": "jwt", "wsao_trio.metrics": "prometheus"}
+ABSENT = ("quart", "quart_trio", "hypercorn", "jwt", "prometheus_client", "coredis", "app")
+EXTRAS = {
+    "wsao_trio.auth": "jwt",
+    "wsao_trio.metrics": "prometheus",
+    "wsao_trio.redisplane": "redis",
+}
 
 
 def check_extras_absent() -> None:

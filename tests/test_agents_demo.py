@@ -83,8 +83,8 @@ def _answer(events: list[dict[str, Any]]) -> str:
 
 def test_parse_script_defaults_and_values() -> None:
     assert parse_script("") == Script(thoughts=1, tools=1, deltas=0, delay_ms=0, fail=False)
-    assert parse_script("thoughts=2 tools=3 delay_ms=10") == Script(2, 3, 0, 10, False)
-    assert parse_script("  fail=1\tdeltas=4 tools=0 ") == Script(1, 0, 4, 0, True)
+    assert parse_script("thoughts=2 tools=3 delay_ms=10") == Script(2, 3, 0, delay_ms=10)
+    assert parse_script("  fail=1\tdeltas=4 tools=0 ") == Script(1, 0, 4, fail=True)
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from wsao_trio.context import new_id
 from wsao_trio.errors import RunFinished
 from wsao_trio.eventlog import EventDraft, LoggedEvent, Replay, gap_for
 from wsao_trio.protocol import Event
+from wsao_trio.redisplane.batcher import ScriptBatcher
 from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.feeds import Feed, FeedSet
 from wsao_trio.redisplane.keys import Keys
@@ -55,6 +56,7 @@ class RedisBackplane:
         self.node = new_id()[:16]
         self.keys = Keys()
         self.store = Store(settings.redis_url, settings.redis_retry_timeout)
+        self.publisher = ScriptBatcher(self.store, self.store.publish_event)
         self.hub = hub
         self.feeds = FeedSet(hub, self._read_range)
         self.clock = clock
@@ -85,7 +87,7 @@ class RedisBackplane:
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, self.node, now)
         args[1:3] = [pieces.head, pieces.tail]
-        result: Any = await self.store.call(lambda: self.store.publish_event(keys=keys, args=args))
+        result: Any = await self.publisher.call(keys, args)
         if result is None:
             raise RunFinished(f"run {draft.run_id} is no longer this process's (node_lost)")
         seq, epoch = int(result[0]), str(result[1])
@@ -109,8 +111,7 @@ class RedisBackplane:
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, owner, now)
         args[1:3] = [pieces.head, pieces.tail]
-        result: Any = await self.store.call(lambda: self.store.publish_event(keys=keys, args=args))
-        return result is not None
+        return await self.publisher.call(keys, args) is not None
 
     async def _read_range(self, user_id: str, first: int, last: int) -> Sequence[LoggedEvent]:
         """Held events with ``first <= seq <= last``, oldest first, within the age bound."""

@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Protocol
 
 import trio
@@ -30,7 +31,13 @@ from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.feeds import Feed, FeedSet
 from wsao_trio.redisplane.keys import Keys
 from wsao_trio.redisplane.store import Store
-from wsao_trio.redisplane.wire import build_event, split_event, stop_message
+from wsao_trio.redisplane.wire import (
+    EventPieces,
+    FanoutEvent,
+    build_event,
+    split_event,
+    stop_message,
+)
 
 
 class RunHost(Protocol):
@@ -87,11 +94,19 @@ class RedisBackplane:
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, self.node, now)
         args[1:3] = [pieces.head, pieces.tail]
-        result: Any = await self.publisher.call(keys, args)
+        offer = partial(self._offer, user_id, now, pieces)
+        result: Any = await self.publisher.call(keys, args, then=offer)
         if result is None:
             raise RunFinished(f"run {draft.run_id} is no longer this process's (node_lost)")
         seq, epoch = int(result[0]), str(result[1])
         return build_event(draft, user_id, now, epoch, seq, pieces.join(epoch, seq))
+
+    def _offer(self, user_id: str, now: float, pieces: EventPieces, result: Any) -> None:
+        """Hand a just-stored event to this process's connections without the pub/sub hop."""
+        if result is not None:
+            seq, epoch = int(result[0]), str(result[1])
+            text = pieces.join(epoch, seq)
+            self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, text))
 
     def _publish_call(
         self, user_id: str, draft: EventDraft, owner: str, now: float

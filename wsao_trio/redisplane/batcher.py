@@ -9,6 +9,7 @@ runs' events, and Redis executes them in queue order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -23,6 +24,7 @@ from wsao_trio.redisplane.store import Store
 class _Call:
     keys: list[str]
     args: list[str]
+    then: Callable[[Any], object] | None
     done: trio.Event = attrs.field(factory=trio.Event)
     result: Any = None
     error: Exception | None = None
@@ -39,9 +41,15 @@ class ScriptBatcher:
         self._ready = trio.Event()
         self.batches = 0
 
-    async def call(self, keys: list[str], args: list[str]) -> Any:
-        """Queue one call and wait for its result (raises Unavailable like the store)."""
-        call = _Call(keys, args)
+    async def call(
+        self, keys: list[str], args: list[str], then: Callable[[Any], object] | None = None
+    ) -> Any:
+        """Queue one call and wait for its result (raises Unavailable like the store).
+
+        ``then`` runs with the result as soon as the pipeline answers, in queue order,
+        before any caller wakes up.
+        """
+        call = _Call(keys, args, then)
         self._queue.append(call)
         self._ready.set()
         await call.done.wait()
@@ -70,6 +78,8 @@ class ScriptBatcher:
             return
         for call, result in zip(batch, results, strict=True):
             call.result = result
+            if call.then is not None:
+                call.then(result)
             call.done.set()
 
     async def _pipeline(self, batch: list[_Call]) -> list[Any]:

@@ -185,7 +185,9 @@ class Upkeep:
             user_id, _, rest = owner.partition(" ")
             thread_id, _, agent_type = rest.partition(" ")
             await self._end_run(node, user_id, run_id, thread_id, agent_type or "unknown")
-        await self.store.call(lambda: client.delete([self.keys.node_runs(node)]))
+        # No DEL of the whole hash: a run claimed after the snapshot above belongs to a
+        # node that is alive after all (its lease had lapsed); each ended run's terminal
+        # event removed its own field, and Redis drops the hash once it is empty.
 
     async def _end_run(
         self, node: str, user_id: str, run_id: str, thread_id: str, agent_type: str

@@ -47,9 +47,6 @@ def build_registry(docs_dir: Path, settings: Settings | None = None) -> AgentReg
 def _register_llm(registry: AgentRegistry, settings: Settings) -> None:
     try:
         from wsao_trio.llm import LlmAgent
-    except ImportError as exc:  # the llm extra is not installed
-        raise ConfigError(
-            f"WSAO_LLM_BASE_URL is set but the llm agent cannot load ({exc}); "
-            "install it with: pip install 'wsao_trio[llm]'"
-        ) from exc
+    except ImportError as exc:  # the llm extra is not installed; exc names the pip install
+        raise ConfigError(f"WSAO_LLM_BASE_URL is set, but {exc}") from exc
     registry.register_agent("llm", LlmAgent.from_settings(settings))

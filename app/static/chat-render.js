@@ -76,7 +76,9 @@ export function setMarkdown(node, text) {
   if (html === null) node.textContent = text;
   else node.innerHTML = html;
   for (const table of node.querySelectorAll("table")) {
-    if (!table.parentElement.classList.contains("table-scroll")) table.replaceWith(el("div", { class: "table-scroll" }, table));
+    const wrap = el("div", { class: "table-scroll" }); // wide tables scroll, the page does not
+    table.before(wrap);
+    wrap.append(table);
   }
 }
 

@@ -72,9 +72,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_service(module: str = "app", **settings: str) -> Iterator[str]:
-    """Run `python -m <module>` with dev auth on a free port; yield its base URL."""
-    port = free_port()
+def running_service(module: str = "app", port: int = 0, **settings: str) -> Iterator[str]:
+    """Run `python -m <module>` with dev auth on `port` (0: a free one); yield its base URL."""
+    port = port or free_port()
     env = {**process_environment(), "WSAO_DEV_AUTH": "1", "WSAO_BIND": f"127.0.0.1:{port}"}
     env.update(settings)
     proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env)
@@ -260,7 +260,7 @@ def test_phone_header_fits_drawer_reaches_threads_and_a_starter_runs(service_url
 def assert_header_fits(page: Page, width: int) -> None:
     header = page.locator(".topbar").bounding_box()
     assert header and header["height"] <= 60, header  # one line, no wrapping
-    for selector in ("#threads-toggle", ".brand", "#status", "#signout"):
+    for selector in ("#threads-toggle", ".brand", "#new-chat-top", "#status", "#signout"):
         box = page.locator(selector).bounding_box()
         assert box, selector
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box)
@@ -364,6 +364,25 @@ def test_a_refresh_the_server_never_answers_ends_in_a_reconnect_not_a_sign_out()
         expect(page.locator(".run[data-state='completed'] .answer")).to_contain_text(
             "42", timeout=10_000
         )
+
+
+def test_a_restarted_server_is_rejoined_with_a_fresh_token_and_no_sign_in() -> None:
+    port = free_port()
+    with chromium() as browser:
+        page = new_context(browser, DESKTOP).new_page()
+        with running_service(port=port) as url:
+            sign_in(page, url, "gina")
+            ask(page, "What is 6 * 7?")
+            answer = page.locator(".run[data-state='completed']:visible .answer")
+            expect(answer).to_contain_text("42", timeout=10_000)
+        status = page.locator("#status")
+        expect(status).not_to_have_attribute("data-state", "connected", timeout=10_000)
+        with running_service(port=port):  # a new process: a new dev secret and epoch
+            expect(status).to_have_attribute("data-state", "connected", timeout=20_000)
+            expect(page.locator("#app-view")).to_be_visible()
+            expect(page.locator("#notices")).to_contain_text("The server restarted")
+            ask(page, "What is 2 + 3?")
+            expect(answer).to_contain_text("2 + 3 = 5", timeout=10_000)
 
 
 # ---------------------------------------------------------------- dashboard

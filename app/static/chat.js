@@ -365,6 +365,7 @@ function clearAllRuns() {
 // ---------------------------------------------------------------- rendering
 const dirty = new Set();
 let threadsDirty = false;
+let viewDirty = false; // the thread on screen, the outbox or the connection changed
 let jumpToEnd = false; // the thread on screen changed or this tab sent: show the newest turn
 let renderTimer = null;
 let agentTouched = false; // keep the user's agent choice when /api/config arrives late
@@ -376,6 +377,7 @@ function markDirty(run) {
 
 function markView(jump = false) {
   jumpToEnd = jumpToEnd || jump;
+  viewDirty = true;
   threadsDirty = true;
   if (!renderTimer) renderTimer = setTimeout(flushRender, 16);
 }
@@ -391,8 +393,8 @@ function flushRender() {
   for (const run of dirty) renderRun(run);
   dirty.clear();
   if (threadsDirty) renderThreads();
-  renderView();
-  jumpToEnd = false;
+  renderView(viewDirty);
+  viewDirty = jumpToEnd = false;
   if (stick) feed.scrollTop = feed.scrollHeight;
 }
 
@@ -429,24 +431,21 @@ function renderRun(run) {
   updateTurn(run, deriveRun(run), { defaultAgent: S.config.default_agent });
 }
 
-/** Which thread is on screen: turns, pending messages, the empty state, the header title. */
-function renderView() {
-  let shown = 0;
-  for (const run of S.runs.values()) {
-    if (!run.card) continue;
-    const show = visible(run);
-    if (show && run.stale) renderRun(run);
-    run.card.hidden = !show;
-    if (show) shown += 1;
+/** What is on screen: one thread's turns and pending messages, or the empty state. */
+function renderView(full) {
+  if (full) {
+    for (const run of S.runs.values()) {
+      if (!run.card) continue;
+      const show = visible(run);
+      if (show && run.stale) renderRun(run);
+      run.card.hidden = !show;
+    }
+    $("#pending").replaceChildren(...pendingHere().map(pendingBubble));
+    renderThreadIndicator();
   }
-  const pending = pendingHere();
-  $("#pending").replaceChildren(...pending.map(pendingBubble));
-  $("#feed-empty").hidden = shown + pending.length > 0;
-  if (!$("#feed-empty").hidden) renderStarters();
-  const title = S.thread ? threadTitle(S.thread) : "New chat";
-  $("#chat-title").textContent = title;
-  document.title = S.thread ? `${title} · wsao_trio` : "wsao_trio · chat";
-  renderThreadIndicator();
+  const empty = !$("#turns > .run:not([hidden])") && !$("#pending").firstElementChild;
+  if (empty && (full || $("#feed-empty").hidden)) renderStarters();
+  $("#feed-empty").hidden = !empty;
 }
 
 function pendingHere() {
@@ -508,14 +507,15 @@ function firstMessage(run) {
   return draft ? draft.text : null;
 }
 
-function threadTitle(threadId) {
-  const t = threadSummaries().find((x) => x.id === threadId);
-  return (t && t.title) || "Earlier conversation";
-}
-
+/** The conversation list, and the title of the one on screen. */
 function renderThreads() {
   threadsDirty = false;
-  const items = threadSummaries().map((t) => {
+  const summaries = threadSummaries();
+  const current = S.thread ? summaries.find((t) => t.id === S.thread) : null;
+  const title = S.thread ? (current && current.title) || "Earlier conversation" : "New chat";
+  $("#chat-title").textContent = title;
+  document.title = S.thread ? `${title} · wsao_trio` : "wsao_trio · chat";
+  const items = summaries.map((t) => {
     const meta = `${t.count} message${t.count === 1 ? "" : "s"}${t.lastTs ? " · " + fmtAgo(t.lastTs) : ""}`;
     const btn = el(
       "button",
@@ -547,7 +547,7 @@ function selectThread(threadId) {
   closeDrawer();
   markView(true);
   persistSoon();
-  $("#message").focus();
+  focusComposer();
 }
 
 function newThread() {
@@ -557,7 +557,12 @@ function newThread() {
   closeDrawer();
   markView(true);
   persistSoon();
-  $("#message").focus();
+  focusComposer();
+}
+
+/** Focus the message box, except on touch screens (it would pop the keyboard up). */
+function focusComposer() {
+  if (window.matchMedia("(pointer: fine)").matches) $("#message").focus();
 }
 
 function openDrawer() {
@@ -1071,7 +1076,7 @@ function start(token, name) {
   markView(true);
   flushRender();
   connect();
-  $("#message").focus();
+  focusComposer();
 }
 
 /** Leave this tab's session; `fromOtherTab`: another tab already cleared the shared one. */
@@ -1128,6 +1133,7 @@ function wire() {
   $("#signout").addEventListener("click", () => signOut());
   $("#composer").addEventListener("submit", submitMessage);
   $("#new-thread").addEventListener("click", newThread);
+  $("#new-chat-top").addEventListener("click", newThread);
   $("#threads-toggle").addEventListener("click", () =>
     document.body.classList.contains("drawer-open") ? closeDrawer() : openDrawer(),
   );

@@ -4,12 +4,14 @@
 // its per-user `seq`, stored with its run, and the run's turn is re-derived from the
 // run's events (so rendering is idempotent: replaying the same events after a
 // reconnect or a reload draws the same turn). The page shows one thread at a time;
-// every run of the user still arrives in every tab. Wording lives in chat-text.js,
-// drawing in chat-render.js, the shared sign-in session in chat-auth.js.
+// every run of the user still arrives in every tab. What events mean lives in
+// chat-model.js, wording in chat-text.js, drawing in chat-render.js, the shared
+// sign-in session and token timing in chat-auth.js.
 import {
   STATUS_LABELS, STARTERS, PLACEHOLDERS, errorFrameText, fmtAgo,
 } from "/static/chat-text.js";
 import { el, buildTurn, updateTurn, answerOf } from "/static/chat-render.js";
+import { TERMINAL, deriveRun, isFinished, threadSummaries } from "/static/chat-model.js";
 import {
   jwtClaims, tokenExpired, tokenExpiry, refreshAt, fetchDevToken,
   loadSession, saveSession, clearSession, watchSession, cacheStore,
@@ -29,11 +31,6 @@ const GAP_SKIP_MS = 5000; // still there: accept the hole and move on
 const EPOCH_GAP_WAIT_MS = 800;
 const AUTH_ANSWER_MS = 5000; // an `auth` frame unanswered this long: reconnect with the token
 const REFRESH_RETRY_MS = 3000;
-const TERMINAL = Object.freeze({
-  agent_completed: "completed",
-  agent_error: "failed",
-  agent_cancelled: "cancelled",
-});
 const cacheKey = (user) => "wsao:v1:events:" + user;
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -264,75 +261,6 @@ function addToRun(ev) {
   markDirty(run);
 }
 
-const isFinished = (run) => run.events.length > 0 && run.events[run.events.length - 1].type in TERMINAL;
-
-function deriveRun(run) {
-  const draft = run.messageId ? S.drafts.get(run.messageId) : null;
-  const v = {
-    state: "running",
-    message: draft ? draft.text : null,
-    started: false,
-    startedAt: null,
-    items: [],
-    stream: "",
-    result: undefined,
-    completed: false,
-    error: null,
-    cancel: null,
-    duration: null,
-  };
-  const tools = new Map();
-  for (const ev of run.events) applyEvent(v, tools, ev);
-  return v;
-}
-
-function applyEvent(v, tools, ev) {
-  const p = ev.payload && typeof ev.payload === "object" ? ev.payload : {};
-  switch (ev.type) {
-    case "agent_started":
-      v.message = typeof p.message === "string" ? p.message : JSON.stringify(p.message);
-      v.started = true;
-      v.startedAt = ev.timestamp;
-      break;
-    case "agent_thinking":
-      v.items.push({ kind: "thinking", text: String(p.thought ?? ""), ts: ev.timestamp });
-      break;
-    case "tool_executing": {
-      const t = { kind: "tool", id: p.tool_call_id, name: p.tool_name, args: p.arguments, done: null, ts: ev.timestamp };
-      tools.set(t.id, t);
-      v.items.push(t);
-      break;
-    }
-    case "tool_completed": {
-      let t = tools.get(p.tool_call_id);
-      if (!t) {
-        t = { kind: "tool", id: p.tool_call_id, name: p.tool_name, args: undefined, done: null, ts: ev.timestamp };
-        tools.set(t.id, t);
-        v.items.push(t);
-      }
-      t.done = p;
-      break;
-    }
-    case "agent_message_delta":
-      v.stream += typeof p.delta === "string" ? p.delta : "";
-      break;
-    case "agent_completed":
-      Object.assign(v, { state: TERMINAL[ev.type], completed: true, result: p.result, duration: p.duration_ms });
-      break;
-    case "agent_error":
-      v.state = TERMINAL[ev.type];
-      v.error = { code: String(p.code ?? "error"), message: String(p.message ?? "") };
-      v.duration = p.duration_ms;
-      break;
-    case "agent_cancelled":
-      Object.assign(v, { state: TERMINAL[ev.type], cancel: String(p.reason ?? "cancelled"), duration: p.duration_ms });
-      break;
-    default:
-      v.items.push({ kind: "other", type: String(ev.type), payload: p, ts: ev.timestamp });
-  }
-  if (!v.startedAt && typeof ev.timestamp === "number") v.startedAt = ev.timestamp;
-}
-
 function trimMemory() {
   let total = 0;
   for (const run of S.runs.values()) total += run.events.length;
@@ -428,7 +356,7 @@ function renderRun(run) {
     return;
   }
   run.stale = false;
-  updateTurn(run, deriveRun(run), { defaultAgent: S.config.default_agent });
+  updateTurn(run, deriveRun(run, S.drafts), { defaultAgent: S.config.default_agent });
 }
 
 /** What is on screen: one thread's turns and pending messages, or the empty state. */
@@ -480,37 +408,10 @@ function renderStarters() {
       : "The assistant thinks in visible steps and uses real tools: a calculator, unit conversion, clocks and the project's docs.";
 }
 
-function threadSummaries() {
-  const threads = new Map();
-  const runs = [...S.runs.values()].sort((a, b) => a.firstSeq - b.firstSeq);
-  for (const run of runs) {
-    if (!run.thread) continue;
-    let t = threads.get(run.thread);
-    if (!t) {
-      t = { id: run.thread, title: null, count: 0, lastSeq: 0, lastTs: null, running: false };
-      threads.set(run.thread, t);
-    }
-    if (t.title === null) t.title = firstMessage(run);
-    t.count += 1;
-    t.running = t.running || !isFinished(run);
-    t.lastSeq = Math.max(t.lastSeq, Number.isFinite(run.firstSeq) ? run.firstSeq : Number.MAX_SAFE_INTEGER);
-    const last = run.events[run.events.length - 1];
-    if (last && typeof last.timestamp === "number") t.lastTs = Math.max(t.lastTs || 0, last.timestamp);
-  }
-  return [...threads.values()].sort((a, b) => b.lastSeq - a.lastSeq);
-}
-
-function firstMessage(run) {
-  const started = run.events.find((e) => e.type === "agent_started");
-  if (started && started.payload && typeof started.payload.message === "string") return started.payload.message;
-  const draft = run.messageId ? S.drafts.get(run.messageId) : null;
-  return draft ? draft.text : null;
-}
-
 /** The conversation list, and the title of the one on screen. */
 function renderThreads() {
   threadsDirty = false;
-  const summaries = threadSummaries();
+  const summaries = threadSummaries(S.runs.values(), S.drafts);
   const current = S.thread ? summaries.find((t) => t.id === S.thread) : null;
   const title = S.thread ? (current && current.title) || "Earlier conversation" : "New chat";
   $("#chat-title").textContent = title;
@@ -576,7 +477,7 @@ function closeDrawer() {
 }
 
 async function copyAnswer(run) {
-  const text = answerOf(deriveRun(run)).text || "";
+  const text = answerOf(deriveRun(run, S.drafts)).text || "";
   try {
     await navigator.clipboard.writeText(text);
     toast("Copied to the clipboard.", "info", 2000);

@@ -90,6 +90,11 @@ class Settings:
     log_quote_chars: int = attrs.field(default=80, validator=_positive)
     tool_threads: int = attrs.field(default=4, validator=_positive)
     max_tool_argument_bytes: int = attrs.field(default=16 * KIB, validator=_positive)
+    # scale-out (contract v1.1): several processes on one Redis
+    redis_url: str | None = None
+    workers: int = attrs.field(default=1, validator=_positive)
+    node_timeout: float = attrs.field(default=10 * SECONDS, validator=_positive)
+    redis_retry_timeout: float = attrs.field(default=30 * SECONDS, validator=_positive)
 
     @property
     def origins(self) -> frozenset[str]:

@@ -3,6 +3,10 @@
 :class:`OrchestratorCollector` reads the orchestrator's counters at scrape time, so
 the event hot path pays nothing for metrics. Each orchestrator gets its own
 ``CollectorRegistry``; the app exposes it with ``prometheus_client.generate_latest``.
+
+prometheus-client is the ``prometheus`` extra (``pip install 'wsao_trio[prometheus]'``):
+``import wsao_trio`` never imports this module; importing it without the package
+raises an ImportError that says which extra to install.
 """
 
 from __future__ import annotations
@@ -10,16 +14,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import (
+from wsao_trio.extras import require
+
+require("prometheus_client", extra="prometheus", needed_by=__name__)
+
+from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
+from prometheus_client.core import (  # noqa: E402
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector  # noqa: E402
 
-from wsao_trio.latency import BUCKETS
+from wsao_trio.latency import BUCKETS  # noqa: E402
 
 if TYPE_CHECKING:
     from wsao_trio.orchestrator import Orchestrator

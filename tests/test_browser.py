@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-TOKEN_TTL = 5  # seconds: the refresh test outlives several tokens
+TOKEN_TTL = 6  # seconds: the refresh test outlives several tokens
 THOUGHT_OF_25 = re.compile(r"scripted thought \d+ of 25")
 
 pytestmark = pytest.mark.browser
@@ -168,14 +168,18 @@ def test_desktop_chat_bubbles_folded_steps_answer_details_and_stop(service_url: 
         tool.locator("summary").click()
         expect(tool.locator(".tool-args")).to_contain_text("17 * 23 + 4")
         expect(tool.locator(".tool-result")).to_have_text("395")
-        ask(page, "Convert 42.195 km to miles")
-        expect(page.locator(".run[data-state='completed']")).to_have_count(2, timeout=15_000)
-        second = page.locator(".run").nth(1)
-        expect(second.locator(".steps > summary")).to_contain_text("Used convert_units")
-        steps.click()  # fold the first run again, unfold the second (for the screenshot)
+        steps.click()  # folds again
         expect(run.locator(".thinking")).to_have_count(0)
-        second.locator(".steps > summary").click()
-        expect(second.locator(".tool .tool-preview")).to_have_text("value=42.195 from=km to=mi")
+        ask(page, "what can you do?")  # the assistant answers in Markdown (a list, bold)
+        expect(page.locator(".run[data-state='completed']")).to_have_count(2, timeout=15_000)
+        expect(page.locator(".run").nth(1).locator(".answer li strong").first).to_be_visible()
+        ask(page, "Convert 42.195 km to miles")
+        expect(page.locator(".run[data-state='completed']")).to_have_count(3, timeout=15_000)
+        third = page.locator(".run").nth(2)
+        expect(third.locator(".steps > summary")).to_contain_text("Used convert_units")
+        third.locator(".steps > summary").click()
+        expect(third.locator(".tool .tool-preview")).to_have_text("value=42.195 from=km to=mi")
+        third.locator(".steps > summary").click()
         stop_a_slow_run(page)
         assert not errors, errors
 
@@ -342,8 +346,9 @@ def test_token_is_refreshed_on_the_open_socket_before_it_expires() -> None:
         page = new_context(browser, DESKTOP).new_page()
         sign_in(page, url, "erin")
         page.wait_for_timeout(TOKEN_TTL * 2500)  # two and a half token lifetimes
-        assert page.evaluate("window.__sockets.length") == 1  # never reconnected
-        assert page.evaluate("window.__closeCodes") == []
+        closes = page.evaluate("window.__closeCodes")
+        assert page.evaluate("window.__sockets.length") == 1, closes  # never reconnected
+        assert closes == []
         assert page.evaluate("window.__wsaoAuth.okCount") >= 2
         expect(page.locator("#status")).to_have_attribute("data-state", "connected")
         ask(page, "What is 6 * 7?")

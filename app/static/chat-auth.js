@@ -9,7 +9,7 @@
 const KEY_TOKEN = "wsao:token";
 const KEY_NAME = "wsao:name";
 const REFRESH_MARGIN_MAX_S = 120; // refresh at most this long before exp…
-const REFRESH_SHARE = 1 / 3; // …and at most this share of the token's life before it
+const REFRESH_SHARE = 1 / 2; // …and at most this share of the token's life before it
 
 /** The claims of a JWT (unverified), or null when it is not one. */
 export function jwtClaims(token) {

@@ -114,8 +114,8 @@ export function fmtAgo(ts, now = Date.now()) {
 export const STARTERS = Object.freeze({
   assistant: [
     { title: "Do the math", prompt: "What is 17 * 23 + 4?" },
-    { title: "Convert units", prompt: "Convert 42.195 km to miles" },
-    { title: "Check a clock", prompt: "What time is it in Asia/Tokyo?" },
+    { title: "Convert units", prompt: "How many miles is a marathon?" },
+    { title: "Check a clock", prompt: "What time is it in Tokyo?" },
     { title: "Watch it think (try Stop)", prompt: "Think slowly about a long problem" },
   ],
   scripted: [

@@ -46,7 +46,8 @@ from stress.server_proc import (
 )
 from stress.spec import LoadSpec, Target, parse_target
 
-NODE_SETTINGS = {"WSAO_NODE_TIMEOUT": "2", "WSAO_JANITOR_INTERVAL": "0.5"}
+NODE_TIMEOUT = 2.0
+NODE_SETTINGS = (("WSAO_NODE_TIMEOUT", str(NODE_TIMEOUT)), ("WSAO_JANITOR_INTERVAL", "0.5"))
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -240,7 +241,7 @@ async def run_chaos_command(args: argparse.Namespace) -> int:
         nodes = [chaos_node(redis, secret, prefix) for _ in range(2)]
         try:
             report = await _chaos_load(args, nodes, secret, kills)
-            await trio.sleep(float(NODE_SETTINGS["WSAO_NODE_TIMEOUT"]) * 3 + 1)
+            await trio.sleep(NODE_TIMEOUT * 3 + 1)
             report["redis_after_ttl"] = await redis_leftovers(redis.url)
         finally:
             for node in nodes:

@@ -57,6 +57,27 @@ class OrchestratorCollector(Collector):
         yield from self._counters()
         yield from self._gauges()
         yield self._latency()
+        yield from self._store()
+
+    def _store(self) -> Iterator[Metric]:
+        store = self._orch.backplane.health()
+        if store.get("kind") != "redis":
+            return
+        yield GaugeMetricFamily(
+            f"{PREFIX}_redis_available", "1 while Redis answers.", float(store["available"])
+        )
+        yield _counter("redis_calls", "Redis round trips.", store["calls"])
+        yield _counter(
+            "redis_round_trip_seconds",
+            "Time spent in Redis round trips.",
+            store["round_trip_seconds"],
+        )
+        yield _counter("redis_retries", "Redis calls retried after a failure.", store["retries"])
+        yield _counter("redis_outages", "Times Redis became unreachable.", store["outages"])
+        yield _counter("redis_reconnects", "Times Redis answered again.", store["reconnects"])
+        yield _counter("redis_gap_fills", "Event gaps filled from the stream.", store["gap_fills"])
+        yield _counter("node_lost_runs", "Runs of dead nodes ended here.", store["node_lost_runs"])
+        yield GaugeMetricFamily(f"{PREFIX}_nodes", "Live processes.", len(store["nodes"]))
 
     def _counters(self) -> Iterator[Metric]:
         stats = self._orch.stats

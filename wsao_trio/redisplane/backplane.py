@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Protocol
 
 import trio
@@ -25,11 +26,18 @@ from wsao_trio.context import new_id
 from wsao_trio.errors import RunFinished
 from wsao_trio.eventlog import EventDraft, LoggedEvent, Replay, gap_for
 from wsao_trio.protocol import Event
+from wsao_trio.redisplane.batcher import ScriptBatcher
 from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.feeds import Feed, FeedSet
 from wsao_trio.redisplane.keys import Keys
 from wsao_trio.redisplane.store import Store
-from wsao_trio.redisplane.wire import build_event, split_event, stop_message
+from wsao_trio.redisplane.wire import (
+    EventPieces,
+    FanoutEvent,
+    build_event,
+    split_event,
+    stop_message,
+)
 
 
 class RunHost(Protocol):
@@ -55,6 +63,7 @@ class RedisBackplane:
         self.node = new_id()[:16]
         self.keys = Keys()
         self.store = Store(settings.redis_url, settings.redis_retry_timeout)
+        self.publisher = ScriptBatcher(self.store, self.store.publish_event)
         self.hub = hub
         self.feeds = FeedSet(hub, self._read_range)
         self.clock = clock
@@ -85,11 +94,19 @@ class RedisBackplane:
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, self.node, now)
         args[1:3] = [pieces.head, pieces.tail]
-        result: Any = await self.store.call(lambda: self.store.publish_event(keys=keys, args=args))
+        offer = partial(self._offer, user_id, now, pieces)
+        result: Any = await self.publisher.call(keys, args, then=offer)
         if result is None:
             raise RunFinished(f"run {draft.run_id} is no longer this process's (node_lost)")
         seq, epoch = int(result[0]), str(result[1])
         return build_event(draft, user_id, now, epoch, seq, pieces.join(epoch, seq))
+
+    def _offer(self, user_id: str, now: float, pieces: EventPieces, result: Any) -> None:
+        """Hand a just-stored event to this process's connections without the pub/sub hop."""
+        if result is not None:
+            seq, epoch = int(result[0]), str(result[1])
+            text = pieces.join(epoch, seq)
+            self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, text))
 
     def _publish_call(
         self, user_id: str, draft: EventDraft, owner: str, now: float
@@ -109,8 +126,7 @@ class RedisBackplane:
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, owner, now)
         args[1:3] = [pieces.head, pieces.tail]
-        result: Any = await self.store.call(lambda: self.store.publish_event(keys=keys, args=args))
-        return result is not None
+        return await self.publisher.call(keys, args) is not None
 
     async def _read_range(self, user_id: str, first: int, last: int) -> Sequence[LoggedEvent]:
         """Held events with ``first <= seq <= last``, oldest first, within the age bound."""

@@ -40,6 +40,21 @@ class FeedSet:
         self.feeds: dict[str, Feed] = {}
         self.gap_fills = 0
 
+    def offer(self, event: FanoutEvent) -> bool:
+        """Deliver this process's own event at once if it is simply the next one.
+
+        Anything else (a jump, a fill in progress) is left to the channel's copy of the
+        event, which :meth:`arrive` handles in order; the copy of an event delivered
+        here arrives as an old one and is dropped.
+        """
+        feed = self.feeds.get(event.user_id)
+        if feed is None or feed.cursor is None or feed.lock.locked():
+            return False
+        if feed.cursor.classify(event.epoch, event.seq) is not Arrival.NEXT:
+            return False
+        self._deliver(feed, LoggedEvent(event.seq, event.timestamp, event.text))
+        return True
+
     async def arrive(self, event: FanoutEvent) -> None:
         """Deliver an event from the channel in order (filling any jump first)."""
         feed = self.feeds.get(event.user_id)

@@ -108,3 +108,15 @@ end
 return acked
 """
 """KEYS meta; ARGV seq. Cumulative: never backwards, never past the last seq."""
+
+TOUCH_USER: Final = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+return redis.call('HMGET', KEYS[2], 'epoch', 'seq')
+"""
+"""KEYS presence, meta, log; ARGV node, present until, presence ttl, log ttl.
+
+Keeps a connected user's presence and log alive; returns the log's epoch and seq.
+"""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import trio
@@ -46,6 +46,7 @@ class Upkeep:
         await self.store.call(self.renew_lease)
         async with trio.open_nursery() as nursery:
             await nursery.start(self.subscribe)
+            nursery.start_soon(self.plane.publisher.run)
             timeout = self.plane.settings.node_timeout
             nursery.start_soon(self._every, timeout / 4, self.keep_alive)
             nursery.start_soon(self._every, timeout / 3, self.refresh)
@@ -96,53 +97,54 @@ class Upkeep:
             await self.store.call(self.renew_lease)
 
     async def refresh(self) -> None:
-        """Presence, tail fills, idle feeds, remote presence."""
+        """Presence, tail fills, idle feeds, remote presence: a few pipelined round trips."""
         if not self.store.available:
             return
-        for user_id in list(self.plane.feeds.feeds):
-            await self._refresh_user(user_id)
+        feeds = self.plane.feeds.feeds
+        idle = [u for u, f in feeds.items() if not self.plane.hub.is_connected(u)]
+        for user_id in idle:
+            if not feeds[user_id].lock.locked():
+                del feeds[user_id]
+        await self.store.pipelined([self._forget(u) for u in idle])
+        connected = [u for u in feeds if self.plane.hub.is_connected(u)]
+        stored = await self.store.pipelined([self._touch(u) for u in connected])
+        for user_id, (epoch, last) in zip(connected, stored, strict=True):
+            await self._catch_up(user_id, epoch, last)
         await self._learn_remote_presence()
 
-    async def _refresh_user(self, user_id: str) -> None:
+    def _forget(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
+        key, node = self.keys.presence(user_id), self.plane.node
+        return lambda pipe: pipe.hdel(key, [node])
+
+    def _touch(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
+        plane, keys = self.plane, self.keys
+        until = repr(plane.clock() + plane.presence_ttl)
+        args = [plane.node, until, str(int(plane.presence_ttl) + 1), str(plane.ttl)]
+        names = [keys.presence(user_id), keys.meta(user_id), keys.log(user_id)]
+        return lambda pipe: self.store.touch_user(keys=names, args=args, client=pipe)
+
+    async def _catch_up(self, user_id: str, epoch: str | None, last: str | None) -> None:
         feed = self.plane.feeds.feeds.get(user_id)
         if feed is None or feed.lock.locked():
             return
-        if not self.plane.hub.is_connected(user_id):
-            del self.plane.feeds.feeds[user_id]
-            key = self.keys.presence(user_id)
-            await self.store.call(partial(self.store.client.hdel, key, [self.plane.node]))
-            return
-        await self._mark_present(user_id)
-        meta = self.keys.meta(user_id)
-        epoch, last = await self.store.call(
-            partial(self.store.client.hmget, meta, ["epoch", "seq"])
-        )
         async with feed.lock:
             if epoch is None:  # Redis lost the log: the next attach starts a new epoch
                 self.plane.feeds.restart(feed)
             elif last is not None:
                 await self.plane.feeds.catch_up(feed, Cursor(epoch, int(last)))
 
-    async def _mark_present(self, user_id: str) -> None:
-        plane, keys, client = self.plane, self.keys, self.store.client
-        until = repr(plane.clock() + plane.presence_ttl)
-        presence = keys.presence(user_id)
-        await self.store.call(partial(client.hset, presence, {plane.node: until}))
-        await self.store.call(partial(client.expire, presence, int(plane.presence_ttl) + 1))
-        for key in (keys.meta(user_id), keys.log(user_id)):
-            await self.store.call(partial(client.expire, key, plane.ttl))
-
     async def _learn_remote_presence(self) -> None:
         plane = self.plane
         users = set(plane.host.run_users()) if plane.host is not None else set()
+        absent = sorted(u for u in users if not plane.hub.is_connected(u))
+        keys = [self.keys.presence(u) for u in absent]
+        entries = await self.store.pipelined([partial(_hgetall, key) for key in keys])
         now = plane.clock()
-        present: set[str] = set()
-        for user_id in users - {u for u in users if plane.hub.is_connected(u)}:
-            key = self.keys.presence(user_id)
-            entries = await self.store.call(partial(self.store.client.hgetall, key))
-            if any(node != plane.node and float(until) > now for node, until in entries.items()):
-                present.add(user_id)
-        plane.present_remote = present
+        plane.present_remote = {
+            user_id
+            for user_id, held in zip(absent, entries, strict=True)
+            if any(node != plane.node and float(until) > now for node, until in held.items())
+        }
 
     async def reap(self) -> None:
         """End the runs of every node whose lease expired, one reaper per dead node.
@@ -183,7 +185,9 @@ class Upkeep:
             user_id, _, rest = owner.partition(" ")
             thread_id, _, agent_type = rest.partition(" ")
             await self._end_run(node, user_id, run_id, thread_id, agent_type or "unknown")
-        await self.store.call(lambda: client.delete([self.keys.node_runs(node)]))
+        # No DEL of the whole hash: a run claimed after the snapshot above belongs to a
+        # node that is alive after all (its lease had lapsed); each ended run's terminal
+        # event removed its own field, and Redis drops the hash once it is empty.
 
     async def _end_run(
         self, node: str, user_id: str, run_id: str, thread_id: str, agent_type: str
@@ -199,3 +203,7 @@ class Upkeep:
         ended = EventDraft("agent_error", run_id, thread_id, agent_type, error | {"duration_ms": 0})
         if await self.plane.publish_as(node, user_id, ended):
             self.plane.store.stats.node_lost_runs += 1
+
+
+def _hgetall(key: str, pipe: Any) -> Any:
+    return pipe.hgetall(key)

@@ -248,6 +248,14 @@ class Orchestrator:
             if not runs:
                 del self._user_runs[ctx.user_id]
 
+    def find_run(self, user_id: str, message_id: str) -> tuple[str, str] | None:
+        """``(run_id, thread_id)`` of the run this user's ``message_id`` started, if any.
+
+        Answers for ended runs too, within the dedup window: the AG-UI endpoint
+        names runs by the client's id (our ``message_id``) to join or stop them.
+        """
+        return self._dedup.lookup(user_id, message_id)
+
     def get_run(self, run_id: str) -> ExecutionContext | None:
         """The registered (not yet ended) run with this id, if any."""
         entry = self._runs.get(run_id)

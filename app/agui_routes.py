@@ -15,6 +15,7 @@ app's nursery, so a client that goes away ends its stream and never the run.
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from types import MappingProxyType
 from typing import Any
 
 from quart import Response, jsonify, request
@@ -40,13 +41,10 @@ from wsao_trio.auth import Claims
 from wsao_trio.errors import ClientError, RunNotFound
 from wsao_trio.protocol import UserMessage
 
-CLIENT_ERROR_STATUS = {
-    "rate_limited": 429,
-    "overloaded": 503,
-    "shutting_down": 503,
-    "run_not_found": 404,
-}
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+CLIENT_ERROR_STATUS = MappingProxyType(
+    {"rate_limited": 429, "overloaded": 503, "shutting_down": 503, "run_not_found": 404}
+)
+STREAM_HEADERS = MappingProxyType({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 def add_agui_routes(app: QuartTrio, state: AppState) -> None:
@@ -172,6 +170,6 @@ def _stream(
         credentials=credentials_for(state, claims),
     )
     app.nursery.start_soon(stream.serve)
-    response = Response(stream.chunks(), content_type=CONTENT_TYPE, headers=STREAM_HEADERS)
+    response = Response(stream.chunks(), content_type=CONTENT_TYPE, headers=dict(STREAM_HEADERS))
     response.timeout = None
     return response

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -40,13 +41,15 @@ from wsao_trio.agui.mapper import WSAO_KEY, EventMapper, RunIds
 from wsao_trio.protocol import MAX_INT_DIGITS, TERMINAL_EVENTS
 
 EVENT_ID_PATTERN = re.compile(rf"(\d{{1,{MAX_INT_DIGITS}}})(?::(\d{{1,4}}))?")
-OPENERS = {
-    EventType.TEXT_MESSAGE_START: EventType.TEXT_MESSAGE_END,
-    EventType.TOOL_CALL_START: EventType.TOOL_CALL_END,
-    EventType.REASONING_START: EventType.REASONING_END,
-    EventType.REASONING_MESSAGE_START: EventType.REASONING_MESSAGE_END,
-}
-CLOSERS = {end: start for start, end in OPENERS.items()}
+OPENERS = MappingProxyType(
+    {
+        EventType.TEXT_MESSAGE_START: EventType.TEXT_MESSAGE_END,
+        EventType.TOOL_CALL_START: EventType.TOOL_CALL_END,
+        EventType.REASONING_START: EventType.REASONING_END,
+        EventType.REASONING_MESSAGE_START: EventType.REASONING_MESSAGE_END,
+    }
+)
+CLOSERS = MappingProxyType({end: start for start, end in OPENERS.items()})
 LOST_MESSAGE = "this run has ended and its events are no longer held"
 
 

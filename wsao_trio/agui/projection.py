@@ -40,7 +40,7 @@ from ag_ui.encoder import EventEncoder
 from wsao_trio.agui.mapper import WSAO_KEY, EventMapper, RunIds
 from wsao_trio.protocol import MAX_INT_DIGITS, TERMINAL_EVENTS
 
-EVENT_ID_PATTERN = re.compile(rf"(\d{{1,{MAX_INT_DIGITS}}})(?::(\d{{1,4}}))?")
+EVENT_ID_PATTERN = re.compile(rf"([0-9]{{1,{MAX_INT_DIGITS}}})(?::([0-9]{{1,4}}))?")
 OPENERS = MappingProxyType(
     {
         EventType.TEXT_MESSAGE_START: EventType.TEXT_MESSAGE_END,

@@ -112,6 +112,8 @@ class OpenSpans:
 
     def apply(self, event: BaseEvent) -> None:
         """Track one AG-UI event as the client saw it."""
+        if event.type not in OPENERS and event.type not in CLOSERS:
+            return
         kind, name = _span_key(event)
         if kind in OPENERS:
             self._open[(kind, name)] = event

@@ -297,3 +297,20 @@ async def test_runs_per_user_limit_is_429(server_factory: Any) -> None:
             second = await http.post("/agui/scripted", json=run_input("hi"), headers=auth(server))
             break
     assert second.status_code == 429 and second.json()["code"] == "rate_limited"
+
+
+async def test_shutdown_ends_streams_with_a_cancelled_run(server: LiveServer) -> None:
+    seen: list[dict[str, Any]] = []
+    async with client(server) as http:
+        body = run_input("thoughts=1000 delay_ms=50")
+        async with http.stream("POST", "/agui/scripted", json=body, headers=auth(server)) as r:
+            with trio.fail_after(TIMEOUT):
+                async for message in read_messages(r.aiter_lines()):
+                    seen.append(message.data)
+                    if len(seen) == 2:
+                        await server.orchestrator.aclose()
+        refused = await http.post("/agui/scripted", json=run_input("hi"), headers=auth(server))
+    check_agui(seen)
+    assert seen[-1]["outcome"] == {"type": "cancelled"}
+    assert seen[-1]["metadata"]["wsao"]["reason"] == "shutdown"
+    assert refused.status_code == 503

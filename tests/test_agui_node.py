@@ -102,3 +102,24 @@ async def test_resume_after_an_abrupt_disconnect(server: LiveServer) -> None:
         assert seen["after"][key] == seen["whole"][key], key
     assert seen["after"]["texts"] == ["".join(f"chunk {i} " for i in range(1, 31))]
     assert len(set(seen["after"]["messageIds"])) == len(seen["after"]["messageIds"])
+
+
+async def test_the_docs_example_is_cut_off_and_resumes(server: LiveServer) -> None:
+    """docs/agui.md's example, as written: it streams, drops, resumes, gets the answer."""
+    assert NODE is not None
+    env = {"WSAO_URL": server.http_url, "WSAO_TOKEN": server.token("alice")}
+    with trio.fail_after(90):
+        done = await trio.run_process(
+            [NODE, "readme_example.mjs"], cwd=NODE_DIR, env=env, capture_stdout=True, check=False
+        )
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == 0 and lines[-1] == "answer: 17 * 23 + 4 = 395", lines[-5:]
+    cut = next(line for line in lines if line.startswith("cut off after event "))
+    last_id = cut.rsplit(" ", 1)[1]
+    resumed = lines[lines.index(cut) + 1 :]
+    assert resumed[0] == f"{last_id} RUN_STARTED"
+    ids = [line.split()[0] for line in resumed[:-1]]
+    opening = ids[: ids.index(next(i for i in ids if i != last_id))]
+    assert set(opening) == {last_id}  # RUN_STARTED and the reasoning span still open
+    plain = [int(i) for i in ids[len(opening) :] if i.isdigit()]
+    assert plain == list(range(int(last_id) + 1, plain[-1] + 1))  # nothing lost or doubled

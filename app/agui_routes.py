@@ -42,7 +42,13 @@ from wsao_trio.errors import ClientError, RunNotFound
 from wsao_trio.protocol import UserMessage
 
 CLIENT_ERROR_STATUS = MappingProxyType(
-    {"rate_limited": 429, "overloaded": 503, "shutting_down": 503, "run_not_found": 404}
+    {
+        "rate_limited": 429,
+        "overloaded": 503,
+        "shutting_down": 503,
+        "unavailable": 503,
+        "run_not_found": 404,
+    }
 )
 STREAM_HEADERS = MappingProxyType({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -126,12 +132,12 @@ async def _join_run(app: QuartTrio, state: AppState, run_id: str) -> Response:
     claims = _claims(state)
     resume = parse_last_event_id(request.headers.get("Last-Event-ID"))
     orch = state.require_orchestrator()
-    found = orch.find_run(claims.user_id, run_id)
+    found = await orch.find_run(claims.user_id, run_id)
     if found is None:
         raise AguiInputError(404, "no such run of yours")
     _check_capacity(state, claims.user_id)
     ours, thread_id = found
-    ended = orch.get_run(ours) is None
+    ended = not await orch.run_is_live(claims.user_id, ours)
     target = RunTarget(ours, RunIds(thread_id, run_id))
     return _stream(app, state, claims, target, resume, ended)
 
@@ -139,10 +145,10 @@ async def _join_run(app: QuartTrio, state: AppState, run_id: str) -> Response:
 async def _stop_run(state: AppState, run_id: str) -> Any:
     claims = _claims(state)
     orch = state.require_orchestrator()
-    found = orch.find_run(claims.user_id, run_id)
+    found = await orch.find_run(claims.user_id, run_id)
     if found is None:
         raise RunNotFound("no such run of yours is running")
-    orch.stop_run(claims.user_id, found[0])
+    await orch.stop_run(claims.user_id, found[0])
     return jsonify(runId=run_id, stopping=True), 202
 
 

@@ -29,7 +29,7 @@ PROFILE = "thoughts=2 tools=2 delay_ms=5"
 # deadline can fire, so their runs are long and the log keeps all of them.
 SLOW_PROFILE = "thoughts=1000 tools=1000 delay_ms=0"
 SETTINGS = {"WSAO_SEND_DEADLINE": "1", "WSAO_RETENTION_EVENTS": "20000"}
-SECRET = secrets.token_urlsafe(32)
+SECRET = "s" + secrets.token_urlsafe(32)  # never starts with "-" (argparse)
 
 
 async def started_app(tmp_path: Path) -> AsyncIterator[ServerProcess]:

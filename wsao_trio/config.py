@@ -94,6 +94,11 @@ class Settings:
     # and the largest RunAgentInput accepted (it carries the whole conversation).
     agui_keepalive: float = attrs.field(default=15 * SECONDS, validator=_positive)
     agui_max_body_bytes: int = attrs.field(default=1024 * KIB, validator=_positive)
+    # scale-out (contract v1.1): several processes on one Redis
+    redis_url: str | None = None
+    workers: int = attrs.field(default=1, validator=_positive)
+    node_timeout: float = attrs.field(default=10 * SECONDS, validator=_positive)
+    redis_retry_timeout: float = attrs.field(default=30 * SECONDS, validator=_positive)
 
     @property
     def origins(self) -> frozenset[str]:

@@ -92,6 +92,12 @@ class Overloaded(ClientError):
     code = "overloaded"
 
 
+class Unavailable(ClientError):
+    """The shared event store (Redis) cannot be reached; no new runs until it is back."""
+
+    code = "unavailable"
+
+
 class Unauthorized(ClientError):
     """An ``auth`` frame's token is invalid, expired or names another user."""
 

@@ -5,14 +5,14 @@ agent in a nursery inside the context's cancel scope (whose deadline is the run
 timeout), and maps whatever happened to one :class:`Outcome`. Whatever happens — the
 agent returns or raises, the user stops it, the timeout hits, stale cleanup or
 shutdown cancel it — the ``finally`` hands that outcome to ``finish``, which emits the
-single terminal event. Tools run inside the same scope, so their ``tool_completed``
-events are out before the terminal one.
+single terminal event (shielded: a cancelled run still says how it ended). Tools run
+inside the same scope, so their ``tool_completed`` events are out before the terminal one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -59,7 +59,7 @@ def describe_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-Finish = Callable[[ExecutionContext, Notifier, Outcome], None]
+Finish = Callable[[ExecutionContext, Notifier, Outcome], Awaitable[None]]
 
 
 async def execute_run(
@@ -68,6 +68,7 @@ async def execute_run(
     """Run ``ctx`` to its end and always finish it with exactly one outcome."""
     outcome: Outcome | None = None
     try:
+        await notifier.emit_started()
         outcome = await _scoped(ctx, notifier, supervisor)
     except Exception as exc:  # the agent's failure, possibly inside an ExceptionGroup
         logger.warning(
@@ -81,7 +82,7 @@ async def execute_run(
     finally:
         if outcome is None:  # cancelled from outside the run's own scope
             outcome = cancelled(ctx.cancel_reason or "shutdown")
-        finish(ctx, notifier, outcome)
+        await finish(ctx, notifier, outcome)
 
 
 async def _scoped(ctx: ExecutionContext, notifier: Notifier, supervisor: Supervisor) -> Outcome:

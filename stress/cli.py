@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     _workload_args(bench)
     _bench_args(bench)
     bench.set_defaults(users=1000, rate=200.0)
+    scale = commands.add_parser("scale", help="memory vs Redis x1 vs Redis x2 (scale-out)")
+    _workload_args(scale)
+    scale.set_defaults(users=500, rate=100.0, runs_per_user=5)
+    chaos = commands.add_parser("chaos", help="two processes on Redis, one killed every S s")
+    _workload_args(chaos)
+    chaos.add_argument("--kill-every", type=float, default=3.0, metavar="S")
+    chaos.set_defaults(users=100, runs_per_user=20, profile="thoughts=2 tools=2 delay_ms=100")
     agui = commands.add_parser("agui", help="time runs streamed through POST /agui")
     agui.add_argument("--runs", type=int, default=20, help="measured runs (after one warm-up)")
     agui.add_argument("--deltas", type=int, default=1000, help="text deltas per run (max 1000)")
@@ -124,6 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stress.bench import run_bench_command
 
             return trio.run(run_bench_command, args)
+        if args.command in ("scale", "chaos"):
+            from stress.scale import run_chaos_command, run_scale_command
+
+            command = run_scale_command if args.command == "scale" else run_chaos_command
+            return trio.run(command, args)
         from stress.modes import run_load_command
 
         return trio.run(run_load_command, args)

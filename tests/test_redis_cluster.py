@@ -174,3 +174,13 @@ async def test_health_names_the_store_and_both_nodes(redis: RedisServer) -> None
             a.orchestrator.backplane.health()["node"],
             b.orchestrator.backplane.health()["node"],
         } <= set(store["nodes"])
+
+
+async def test_metrics_show_the_redis_link(redis: RedisServer) -> None:
+    from wsao_trio.metrics import build_registry, render
+
+    async with two_nodes(redis) as (a, _):
+        await a.run_message("alice", "hi")
+        text = render(build_registry(a.orchestrator)).decode()
+    for name in ("wsao_redis_available 1.0", "wsao_redis_calls_total", "wsao_nodes"):
+        assert name in text, name

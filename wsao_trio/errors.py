@@ -3,7 +3,8 @@
 ::
 
     WsaoError                      root of everything we raise on purpose
-    ├── ConfigError                a WSAO_* setting is unknown, unparsable or out of range
+    ├── ConfigError                a setting is unknown, unparsable or out of range, or
+    │                              the default agent is not registered (also a ValueError)
     ├── ClientError                the client's frame is at fault; carries a protocol `code`
     │   ├── InvalidJson            code "invalid_json"
     │   ├── UnknownType            code "unknown_type"
@@ -31,8 +32,11 @@ class WsaoError(Exception):
     """Root of every error wsao_trio raises on purpose."""
 
 
-class ConfigError(WsaoError):
-    """A ``WSAO_*`` setting is unknown, unparsable or out of range."""
+class ConfigError(WsaoError, ValueError):
+    """A ``WSAO_*`` setting is unknown, unparsable or out of range, or names no agent.
+
+    It is also a :class:`ValueError`: a bad setting is a bad value.
+    """
 
 
 class AuthError(WsaoError):

@@ -27,6 +27,7 @@ from wsao_trio.credentials import Credentials
 from wsao_trio.dedup import DedupTable
 from wsao_trio.dispatcher import ToolDispatcher
 from wsao_trio.errors import (
+    ConfigError,
     InvalidMessage,
     Overloaded,
     RateLimited,
@@ -72,6 +73,7 @@ class Orchestrator:
         settings: Settings,
         backplane: Backplane | None = None,
     ) -> None:
+        check_default_agent(registry, settings)
         self.settings = settings
         self.registry = registry
         self.stats = OrchestratorStats()
@@ -430,6 +432,22 @@ class Orchestrator:
         nursery.start_soon(self.loop_lag.run)
 
 
+def check_default_agent(registry: AgentRegistry, settings: Settings) -> None:
+    """Refuse a default agent that is not registered (ConfigError, a ValueError).
+
+    Without this check every ``user_message`` without ``agent_type`` would only get an
+    ``error`` frame, and a test waiting for its run would hang until its timeout.
+    """
+    if registry.has_agent(settings.default_agent):
+        return
+    known = ", ".join(repr(name) for name in registry.agent_types) or "none"
+    raise ConfigError(
+        f"the default agent {settings.default_agent!r} is not registered "
+        f"(registered agents: {known}); register it, or pass "
+        "Settings(default_agent=...) / set WSAO_DEFAULT_AGENT to one of them"
+    )
+
+
 def _dispatcher(registry: AgentRegistry, settings: Settings) -> ToolDispatcher:
     return ToolDispatcher(
         registry,
@@ -443,6 +461,9 @@ async def open_orchestrator(
     registry: AgentRegistry, settings: Settings | None = None
 ) -> AsyncIterator[Orchestrator]:
     """Open an orchestrator holding its root nursery; close it on exit.
+
+    Raises :class:`~wsao_trio.errors.ConfigError` (a ``ValueError``) at once if
+    ``settings.default_agent`` is not registered in ``registry``.
 
     On exit every run ends with its terminal event (``agent_cancelled``, reason
     ``shutdown``, for those still running) and no task is left behind.

@@ -22,8 +22,10 @@ from wsao_trio.backplane import Claim, View
 from wsao_trio.config import Settings
 from wsao_trio.connections import ConnectionHub
 from wsao_trio.context import new_id
+from wsao_trio.errors import RunFinished
 from wsao_trio.eventlog import EventDraft, LoggedEvent, Replay, gap_for
 from wsao_trio.protocol import Event
+from wsao_trio.redisplane.batcher import ScriptBatcher
 from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.feeds import Feed, FeedSet
 from wsao_trio.redisplane.keys import Keys
@@ -54,6 +56,7 @@ class RedisBackplane:
         self.node = new_id()[:16]
         self.keys = Keys()
         self.store = Store(settings.redis_url, settings.redis_retry_timeout)
+        self.publisher = ScriptBatcher(self.store, self.store.publish_event)
         self.hub = hub
         self.feeds = FeedSet(hub, self._read_range)
         self.clock = clock
@@ -84,7 +87,9 @@ class RedisBackplane:
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, self.node, now)
         args[1:3] = [pieces.head, pieces.tail]
-        result: Any = await self.store.call(lambda: self.store.publish_event(keys=keys, args=args))
+        result: Any = await self.publisher.call(keys, args)
+        if result is None:
+            raise RunFinished(f"run {draft.run_id} is no longer this process's (node_lost)")
         seq, epoch = int(result[0]), str(result[1])
         return build_event(draft, user_id, now, epoch, seq, pieces.join(epoch, seq))
 
@@ -98,7 +103,7 @@ class RedisBackplane:
         args = [secrets.token_hex(8), "", "", repr(now), str(self.settings.retention_events)]
         args += [str(self.ttl), repr(now), draft.type, draft.run_id]
         args += [str(payload.get("tool_call_id", "")), str(payload.get("tool_name", ""))]
-        return keys, [*args, user_id, k.prefix, "0"]
+        return keys, [*args, user_id, k.prefix]
 
     async def publish_as(self, owner: str, user_id: str, draft: EventDraft) -> bool:
         """Publish for a dead ``owner``'s run, only while the run is still its (reaper)."""
@@ -106,9 +111,7 @@ class RedisBackplane:
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, owner, now)
         args[1:3] = [pieces.head, pieces.tail]
-        args[-1] = "1"
-        result: Any = await self.store.call(lambda: self.store.publish_event(keys=keys, args=args))
-        return result is not None
+        return await self.publisher.call(keys, args) is not None
 
     async def _read_range(self, user_id: str, first: int, last: int) -> Sequence[LoggedEvent]:
         """Held events with ``first <= seq <= last``, oldest first, within the age bound."""

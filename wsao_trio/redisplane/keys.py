@@ -46,6 +46,10 @@ class Keys:
         """String with a TTL: the node is alive while it exists."""
         return f"{self.prefix}:node:{node}:lease"
 
+    def reaper(self, node: str) -> str:
+        """String with a TTL: which live node is ending a dead node's runs right now."""
+        return f"{self.prefix}:node:{node}:reaper"
+
     @property
     def nodes(self) -> str:
         """Set: every node that has not been declared dead."""

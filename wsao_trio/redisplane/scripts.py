@@ -26,7 +26,7 @@ return {epoch, redis.call('HGET', KEYS[1], 'seq')}
 """KEYS meta, log, presence; ARGV epoch candidate, ttl, node, present until, presence ttl."""
 
 PUBLISH_EVENT: Final = """
-if ARGV[14] == '1' and redis.call('HEXISTS', KEYS[5], ARGV[9]) == 0 then
+if redis.call('HEXISTS', KEYS[5], ARGV[9]) == 0 then
   return false
 end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -64,10 +64,11 @@ for i = 1, #present, 2 do
 end
 return {seq, epoch}
 """
-"""KEYS meta, log, presence, user runs, owner's node runs, run tools.
+"""KEYS meta, log, presence, user runs, owning node's runs, run tools.
 
 ARGV epoch candidate, head, tail, timestamp, maxlen, ttl, now, event type, run id,
-tool call id, tool name, user id, key prefix, only-if-owned flag.
+tool call id, tool name, user id, key prefix. Fenced: an event of a run that its
+node no longer owns (ended, or declared lost and ended by another node) is refused.
 """
 
 CLAIM_RUN: Final = """
@@ -107,3 +108,15 @@ end
 return acked
 """
 """KEYS meta; ARGV seq. Cumulative: never backwards, never past the last seq."""
+
+TOUCH_USER: Final = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+return redis.call('HMGET', KEYS[2], 'epoch', 'seq')
+"""
+"""KEYS presence, meta, log; ARGV node, present until, presence ttl, log ttl.
+
+Keeps a connected user's presence and log alive; returns the log's epoch and seq.
+"""

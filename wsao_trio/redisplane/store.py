@@ -54,6 +54,7 @@ class Store:
         self.publish_event = self.client.register_script(scripts.PUBLISH_EVENT)
         self.claim_run = self.client.register_script(scripts.CLAIM_RUN)
         self.ack = self.client.register_script(scripts.ACK)
+        self.touch_user = self.client.register_script(scripts.TOUCH_USER)
 
     async def call(self, command: Callable[[], Awaitable[T]]) -> T:
         """Run ``command``; retry connection failures until ``retry_timeout``."""
@@ -95,6 +96,18 @@ class Store:
         except (*FAILURES, trio.TooSlowError):
             self._failed()
         return self.available
+
+    async def pipelined(self, calls: list[Callable[[Any], Awaitable[Any]]]) -> list[Any]:
+        """Run ``calls`` (each given the pipeline) in one round trip, with retries."""
+        if not calls:
+            return []
+
+        async def send() -> list[Any]:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pending = [call(pipe) for call in calls]
+            return [await request for request in pending]
+
+        return await self.call(send)
 
     def figures(self) -> dict[str, Any]:
         """Counters for health and metrics."""

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import trio
+from coredis.tokens import PureToken
 
 from wsao_trio.errors import Unavailable
 from wsao_trio.eventlog import EventDraft
@@ -45,8 +46,11 @@ class Upkeep:
         await self.store.call(self.renew_lease)
         async with trio.open_nursery() as nursery:
             await nursery.start(self.subscribe)
-            nursery.start_soon(self._every, self.plane.settings.node_timeout / 3, self.refresh)
-            nursery.start_soon(self._every, self.plane.settings.node_timeout / 2, self.reap)
+            nursery.start_soon(self.plane.publisher.run)
+            timeout = self.plane.settings.node_timeout
+            nursery.start_soon(self._every, timeout / 4, self.keep_alive)
+            nursery.start_soon(self._every, timeout / 3, self.refresh)
+            nursery.start_soon(self._every, timeout / 2, self.reap)
             task_status.started()
 
     async def _every(self, interval: float, step: Callable[[], Awaitable[None]]) -> None:
@@ -87,65 +91,89 @@ class Upkeep:
         await client.set(self.keys.lease(self.plane.node), "1", px=ttl_ms)
         await client.sadd(self.keys.nodes, [self.plane.node])
 
+    async def keep_alive(self) -> None:
+        """Probe Redis (health) and renew the lease, on its own short loop."""
+        if await self.store.probe():
+            await self.store.call(self.renew_lease)
+
     async def refresh(self) -> None:
-        """Lease, presence, tail fills, idle feeds, remote presence; then probe health."""
-        if not await self.store.probe():
+        """Presence, tail fills, idle feeds, remote presence: a few pipelined round trips."""
+        if not self.store.available:
             return
-        await self.store.call(self.renew_lease)
-        for user_id in list(self.plane.feeds.feeds):
-            await self._refresh_user(user_id)
+        feeds = self.plane.feeds.feeds
+        idle = [u for u, f in feeds.items() if not self.plane.hub.is_connected(u)]
+        for user_id in idle:
+            if not feeds[user_id].lock.locked():
+                del feeds[user_id]
+        await self.store.pipelined([self._forget(u) for u in idle])
+        connected = [u for u in feeds if self.plane.hub.is_connected(u)]
+        stored = await self.store.pipelined([self._touch(u) for u in connected])
+        for user_id, (epoch, last) in zip(connected, stored, strict=True):
+            await self._catch_up(user_id, epoch, last)
         await self._learn_remote_presence()
 
-    async def _refresh_user(self, user_id: str) -> None:
+    def _forget(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
+        key, node = self.keys.presence(user_id), self.plane.node
+        return lambda pipe: pipe.hdel(key, [node])
+
+    def _touch(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
+        plane, keys = self.plane, self.keys
+        until = repr(plane.clock() + plane.presence_ttl)
+        args = [plane.node, until, str(int(plane.presence_ttl) + 1), str(plane.ttl)]
+        names = [keys.presence(user_id), keys.meta(user_id), keys.log(user_id)]
+        return lambda pipe: self.store.touch_user(keys=names, args=args, client=pipe)
+
+    async def _catch_up(self, user_id: str, epoch: str | None, last: str | None) -> None:
         feed = self.plane.feeds.feeds.get(user_id)
         if feed is None or feed.lock.locked():
             return
-        if not self.plane.hub.is_connected(user_id):
-            del self.plane.feeds.feeds[user_id]
-            key = self.keys.presence(user_id)
-            await self.store.call(partial(self.store.client.hdel, key, [self.plane.node]))
-            return
-        await self._mark_present(user_id)
-        meta = self.keys.meta(user_id)
-        epoch, last = await self.store.call(
-            partial(self.store.client.hmget, meta, ["epoch", "seq"])
-        )
         async with feed.lock:
             if epoch is None:  # Redis lost the log: the next attach starts a new epoch
                 self.plane.feeds.restart(feed)
             elif last is not None:
                 await self.plane.feeds.catch_up(feed, Cursor(epoch, int(last)))
 
-    async def _mark_present(self, user_id: str) -> None:
-        plane, keys, client = self.plane, self.keys, self.store.client
-        until = repr(plane.clock() + plane.presence_ttl)
-        await self.store.call(partial(client.hset, keys.presence(user_id), {plane.node: until}))
-        for key in (keys.presence(user_id), keys.meta(user_id), keys.log(user_id)):
-            await self.store.call(partial(client.expire, key, plane.ttl))
-
     async def _learn_remote_presence(self) -> None:
         plane = self.plane
         users = set(plane.host.run_users()) if plane.host is not None else set()
+        absent = sorted(u for u in users if not plane.hub.is_connected(u))
+        keys = [self.keys.presence(u) for u in absent]
+        entries = await self.store.pipelined([partial(_hgetall, key) for key in keys])
         now = plane.clock()
-        present: set[str] = set()
-        for user_id in users - {u for u in users if plane.hub.is_connected(u)}:
-            key = self.keys.presence(user_id)
-            entries = await self.store.call(partial(self.store.client.hgetall, key))
-            if any(node != plane.node and float(until) > now for node, until in entries.items()):
-                present.add(user_id)
-        plane.present_remote = present
+        plane.present_remote = {
+            user_id
+            for user_id, held in zip(absent, entries, strict=True)
+            if any(node != plane.node and float(until) > now for node, until in held.items())
+        }
 
     async def reap(self) -> None:
-        """End the runs of every node whose lease expired (one survivor per dead node)."""
+        """End the runs of every node whose lease expired, one reaper per dead node.
+
+        The reaper holds a short lock; if it dies midway, another node takes over and
+        skips what was already ended (the publish script refuses events of a run its
+        node no longer owns). The dead node leaves the set only once all is ended.
+        """
         client = self.store.client
-        nodes = await self.store.call(lambda: client.smembers(self.keys.nodes))
+        nodes = await self.store.call(partial(client.smembers, self.keys.nodes))
         alive = []
         for node in sorted(nodes):
             if await self.store.call(partial(client.exists, [self.keys.lease(node)])):
                 alive.append(node)
-            elif await self.store.call(partial(client.srem, self.keys.nodes, [node])):
+            elif await self._take_reaper_lock(node):
                 await self.end_runs_of(node)
+                await self.store.call(partial(client.srem, self.keys.nodes, [node]))
         self.plane.nodes_alive = alive
+
+    async def _take_reaper_lock(self, node: str) -> bool:
+        ttl_ms = int(self.plane.settings.node_timeout * 1000)
+        lock = partial(
+            self.store.client.set,
+            self.keys.reaper(node),
+            self.plane.node,
+            px=ttl_ms,
+            condition=PureToken.NX,
+        )
+        return bool(await self.store.call(lock))
 
     async def end_runs_of(self, node: str) -> None:
         """Close every open tool call and run of a dead node with ``node_lost``."""
@@ -173,3 +201,7 @@ class Upkeep:
         ended = EventDraft("agent_error", run_id, thread_id, agent_type, error | {"duration_ms": 0})
         if await self.plane.publish_as(node, user_id, ended):
             self.plane.store.stats.node_lost_runs += 1
+
+
+def _hgetall(key: str, pipe: Any) -> Any:
+    return pipe.hgetall(key)

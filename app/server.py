@@ -96,7 +96,18 @@ def create_app(
     _add_pages(app)
     add_api_routes(app, state)
     add_websocket_route(app, state)
+    _add_agui(app, state)
     return app
+
+
+def _add_agui(app: QuartTrio, state: AppState) -> None:
+    """Mount the AG-UI endpoint when the ``agui`` extra (ag-ui-protocol) is installed."""
+    try:
+        from app.agui_routes import add_agui_routes
+    except ImportError as exc:
+        logger.info("AG-UI endpoint off: %s (install wsao_trio[agui])", exc)
+        return
+    add_agui_routes(app, state)
 
 
 async def _serve_orchestrator(

@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     _workload_args(chaos)
     chaos.add_argument("--kill-every", type=float, default=3.0, metavar="S")
     chaos.set_defaults(users=100, runs_per_user=20, profile="thoughts=2 tools=2 delay_ms=100")
+    agui = commands.add_parser("agui", help="time runs streamed through POST /agui")
+    agui.add_argument("--runs", type=int, default=20, help="measured runs (after one warm-up)")
+    agui.add_argument("--deltas", type=int, default=1000, help="text deltas per run (max 1000)")
+    agui.add_argument("--out", type=Path, default=None, help="results directory")
     return parser
 
 
@@ -119,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "agui":
+            from stress.agui_bench import run_agui_bench
+
+            return trio.run(run_agui_bench, args)
         if args.command == "bench":
             from stress.bench import run_bench_command
 

@@ -24,6 +24,8 @@ MAX_FUNCTION_LINES = 24
 SANS_IO = (
     *("protocol", "eventlog", "dedup", "runstate", "latency", "ratelimit", "errors"),
     *("llm/chunks", "llm/conversation", "llm/memory"),
+    *("agui/mapper", "agui/projection", "agui/inputs"),
+    *("redisplane/cursor", "redisplane/keys", "redisplane/wire"),
 )
 MUTABLE_CALLS = frozenset({"list", "dict", "set", "defaultdict", "deque", "OrderedDict", "Counter"})
 

@@ -77,6 +77,14 @@ class Backplane(Protocol):
         """Ask the process that owns ``run_id`` of ``user_id`` to stop it."""
         ...
 
+    async def find_claim(self, user_id: str, message_id: str) -> tuple[str, str] | None:
+        """The (run id, thread id) ``message_id`` claimed cluster-wide, within the window."""
+        ...
+
+    async def running_elsewhere(self, user_id: str, run_id: str) -> bool:
+        """Whether another process runs ``run_id`` of ``user_id`` now."""
+        ...
+
     def present_elsewhere(self, user_id: str) -> bool:
         """Whether another process holds a connection of the user (orphan timeout)."""
         ...
@@ -183,6 +191,16 @@ class MemoryBackplane:
 
     async def stop_elsewhere(self, user_id: str, run_id: str, reason: str) -> bool:
         """There is no elsewhere."""
+        return False
+
+    async def find_claim(self, user_id: str, message_id: str) -> tuple[str, str] | None:
+        """One process: the orchestrator's own dedup table is the whole truth."""
+        await trio.lowlevel.checkpoint()
+        return None
+
+    async def running_elsewhere(self, user_id: str, run_id: str) -> bool:
+        """One process: no other process runs anything."""
+        await trio.lowlevel.checkpoint()
         return False
 
     def present_elsewhere(self, user_id: str) -> bool:

@@ -119,6 +119,10 @@ class Settings:
     log_quote_chars: int = attrs.field(default=80, validator=_positive)
     tool_threads: int = attrs.field(default=4, validator=_positive)
     max_tool_argument_bytes: int = attrs.field(default=16 * KIB, validator=_positive)
+    # AG-UI over SSE (protocol v1.2): a comment line this often while a run is idle,
+    # and the largest RunAgentInput accepted (it carries the whole conversation).
+    agui_keepalive: float = attrs.field(default=15 * SECONDS, validator=_positive)
+    agui_max_body_bytes: int = attrs.field(default=1024 * KIB, validator=_positive)
     # scale-out (contract v1.1): several processes on one Redis
     redis_url: str | None = None
     workers: int = attrs.field(default=1, validator=_positive)

@@ -293,6 +293,22 @@ class Orchestrator:
             if not runs:
                 del self._user_runs[ctx.user_id]
 
+    async def find_run(self, user_id: str, message_id: str) -> tuple[str, str] | None:
+        """``(run_id, thread_id)`` of the run this user's ``message_id`` started, if any.
+
+        On any process, and for ended runs too, within the dedup window: the AG-UI
+        endpoint names runs by the client's id (our ``message_id``) to join or stop them.
+        """
+        found = self._dedup.lookup(user_id, message_id)
+        return found or await self.backplane.find_claim(user_id, message_id)
+
+    async def run_is_live(self, user_id: str, run_id: str) -> bool:
+        """Whether the user's run is running here or on another process."""
+        ctx = self.get_run(run_id)
+        if ctx is not None:
+            return ctx.user_id == user_id
+        return await self.backplane.running_elsewhere(user_id, run_id)
+
     def get_run(self, run_id: str) -> ExecutionContext | None:
         """The registered (not yet ended) run with this id, if any."""
         entry = self._runs.get(run_id)

@@ -233,6 +233,21 @@ class RedisBackplane:
         await self.store.call(lambda: self.store.client.publish(channel, message))
         return True
 
+    async def find_claim(self, user_id: str, message_id: str) -> tuple[str, str] | None:
+        """The run a message id claimed on any node (its dedup key), within the window."""
+        key = self.keys.message(user_id, message_id)
+        value = await self.store.call(lambda: self.store.client.get(key))
+        if value is None:
+            return None
+        run_id, _, thread_id = str(value).partition(" ")
+        return run_id, thread_id
+
+    async def running_elsewhere(self, user_id: str, run_id: str) -> bool:
+        """Whether a node other than this one holds the user's run."""
+        key = self.keys.user_runs(user_id)
+        owner = await self.store.call(lambda: self.store.client.hget(key, run_id))
+        return owner is not None and owner != self.node
+
     # -- upkeep and health --------------------------------------------------------------
 
     def forget_idle(self, keep: Iterable[str]) -> int:

@@ -10,6 +10,7 @@ a lost pub/sub message left, and ends the runs of processes that died.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -70,6 +71,7 @@ class RedisBackplane:
         self.present_remote: set[str] = set()
         self.nodes_alive: list[str] = []
         self.host: RunHost | None = None
+        self._epochs = itertools.count(1)
 
     @property
     def available(self) -> bool:
@@ -92,8 +94,7 @@ class RedisBackplane:
         """Assign the seq in Redis, append to the stream, fan out to the user's nodes."""
         now = self.clock()
         pieces = split_event(draft, now)
-        keys, args = self._publish_call(user_id, draft, self.node, now)
-        args[1:3] = [pieces.head, pieces.tail]
+        keys, args = self._publish_call(user_id, draft, self.node, now, pieces)
         offer = partial(self._offer, user_id, now, pieces)
         result: Any = await self.publisher.call(keys, args, then=offer)
         if result is None:
@@ -109,23 +110,27 @@ class RedisBackplane:
             self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, text))
 
     def _publish_call(
-        self, user_id: str, draft: EventDraft, owner: str, now: float
+        self, user_id: str, draft: EventDraft, owner: str, now: float, pieces: EventPieces
     ) -> tuple[list[str], list[str]]:
         k = self.keys
         keys = [k.meta(user_id), k.log(user_id), k.presence(user_id), k.user_runs(user_id)]
         keys += [k.node_runs(owner), k.run_tools(draft.run_id)]
         payload = draft.payload
-        args = [secrets.token_hex(8), "", "", repr(now), str(self.settings.retention_events)]
-        args += [str(self.ttl), repr(now), draft.type, draft.run_id]
-        args += [str(payload.get("tool_call_id", "")), str(payload.get("tool_name", ""))]
-        return keys, [*args, user_id, k.prefix]
+        tool_name = str(payload.get("tool_name", "")).replace("\t", " ")
+        fields = [self._epoch_candidate(), repr(now), str(self.settings.retention_events)]
+        fields += [str(self.ttl), draft.type, draft.run_id, str(payload.get("tool_call_id", ""))]
+        fields += [tool_name, user_id, k.prefix]
+        return keys, [pieces.head, pieces.tail, "\t".join(fields)]
+
+    def _epoch_candidate(self) -> str:
+        """A never-repeating epoch for a log created now (node id + a counter)."""
+        return f"{self.node}{next(self._epochs):x}"
 
     async def publish_as(self, owner: str, user_id: str, draft: EventDraft) -> bool:
         """Publish for a dead ``owner``'s run, only while the run is still its (reaper)."""
         now = self.clock()
         pieces = split_event(draft, now)
-        keys, args = self._publish_call(user_id, draft, owner, now)
-        args[1:3] = [pieces.head, pieces.tail]
+        keys, args = self._publish_call(user_id, draft, owner, now, pieces)
         return await self.publisher.call(keys, args) is not None
 
     async def _read_range(self, user_id: str, first: int, last: int) -> Sequence[LoggedEvent]:

@@ -26,49 +26,61 @@ return {epoch, redis.call('HGET', KEYS[1], 'seq')}
 """KEYS meta, log, presence; ARGV epoch candidate, ttl, node, present until, presence ttl."""
 
 PUBLISH_EVENT: Final = """
-if redis.call('HEXISTS', KEYS[5], ARGV[9]) == 0 then
+local f = {}
+local from = 1
+while true do
+  local at = string.find(ARGV[3], '\\t', from, true)
+  if not at then
+    f[#f + 1] = string.sub(ARGV[3], from)
+    break
+  end
+  f[#f + 1] = string.sub(ARGV[3], from, at - 1)
+  from = at + 1
+end
+local stamp, kind, run = f[2], f[5], f[6]
+if redis.call('HEXISTS', KEYS[5], run) == 0 then
   return false
 end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
-  epoch = ARGV[1]
+  epoch = f[1]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0, 'acked', 0)
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local text = ARGV[2] .. seq .. ',"event_id":"' .. epoch .. '-' .. seq .. ARGV[3]
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], seq .. '-1', 't', ARGV[4], 'x', text)
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-local kind = ARGV[8]
+local text = ARGV[1] .. seq .. ',"event_id":"' .. epoch .. '-' .. seq .. ARGV[2]
+redis.call('XADD', KEYS[2], 'MAXLEN', f[3], seq .. '-1', 't', stamp, 'x', text)
+redis.call('EXPIRE', KEYS[1], f[4])
+redis.call('EXPIRE', KEYS[2], f[4])
 if kind == 'tool_executing' then
-  redis.call('HSET', KEYS[6], ARGV[10], ARGV[11])
-  redis.call('EXPIRE', KEYS[6], ARGV[6])
+  redis.call('HSET', KEYS[6], f[7], f[8])
+  redis.call('EXPIRE', KEYS[6], f[4])
 elseif kind == 'tool_completed' then
-  redis.call('HDEL', KEYS[6], ARGV[10])
+  redis.call('HDEL', KEYS[6], f[7])
 elseif kind == 'agent_completed' or kind == 'agent_error' or kind == 'agent_cancelled' then
-  redis.call('HDEL', KEYS[4], ARGV[9])
-  redis.call('HDEL', KEYS[5], ARGV[9])
+  redis.call('HDEL', KEYS[4], run)
+  redis.call('HDEL', KEYS[5], run)
   redis.call('DEL', KEYS[6])
 end
 local tab = '\\t'
-local msg = 'e' .. tab .. ARGV[12] .. tab .. epoch .. tab .. seq .. tab .. ARGV[4] .. tab .. text
-local now = tonumber(ARGV[7])
+local msg = 'e' .. tab .. f[9] .. tab .. epoch .. tab .. seq .. tab .. stamp .. tab .. text
+local now = tonumber(stamp)
 local present = redis.call('HGETALL', KEYS[3])
 for i = 1, #present, 2 do
   if tonumber(present[i + 1]) < now then
     redis.call('HDEL', KEYS[3], present[i])
   else
-    redis.call('PUBLISH', ARGV[13] .. ':node:' .. present[i] .. ':ch', msg)
+    redis.call('PUBLISH', f[10] .. ':node:' .. present[i] .. ':ch', msg)
   end
 end
 return {seq, epoch}
 """
 """KEYS meta, log, presence, user runs, owning node's runs, run tools.
 
-ARGV epoch candidate, head, tail, timestamp, maxlen, ttl, now, event type, run id,
-tool call id, tool name, user id, key prefix. Fenced: an event of a run that its
-node no longer owns (ended, or declared lost and ended by another node) is refused.
+ARGV head, tail, and one tab-separated field list (fewer arguments: the client's
+per-argument cost dominates): epoch candidate, timestamp, maxlen, ttl, event type,
+run id, tool call id, tool name, user id, key prefix. Fenced: an event of a run that
+its node no longer owns (ended, or declared lost and ended by another node) is refused.
 """
 
 CLAIM_RUN: Final = """

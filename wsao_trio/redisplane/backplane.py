@@ -215,11 +215,15 @@ class RedisBackplane:
     async def claim_run(
         self, user_id: str, message_id: str, ids: tuple[str, str], limit: int, agent_type: str
     ) -> Claim:
-        """Claim the message id for a new run of this node, or name the existing run."""
+        """Claim the message id for a new run of this node, or name the existing run.
+
+        The node's run table records who and what the run is, so that if this node
+        dies, the node that ends the run can still say so in the user's log.
+        """
         k = self.keys
         keys = [k.message(user_id, message_id), k.user_runs(user_id), k.node_runs(self.node)]
         window_ms = str(int(self.settings.dedup_window * 1000))
-        owner = f"{user_id} {ids[1]} {agent_type}"
+        owner = f"{user_id} {ids[1]} {agent_type} {message_id}"
         args = [" ".join(ids), window_ms, str(limit), ids[0], self.node, owner, k.prefix]
         result: Any = await self.store.call(lambda: self.store.claim_run(keys=keys, args=args))
         if result[0] == "duplicate":

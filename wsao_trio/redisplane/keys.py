@@ -35,11 +35,12 @@ class Keys:
         return f"{self.prefix}:u:{{{user_id}}}:msg:{message_id}"
 
     def node_runs(self, node: str) -> str:
-        """Hash: run id → ``user thread agent_type`` of the runs a node owns."""
+        """Hash: run id → ``user thread agent_type message_id`` of the runs a node owns."""
         return f"{self.prefix}:node:{node}:runs"
 
     def run_tools(self, run_id: str) -> str:
-        """Hash: tool call id → tool name, for a run's open tool calls."""
+        """Hash: tool call id → tool name of a run's open tool calls; ``@started`` once
+        its ``agent_started`` is out."""
         return f"{self.prefix}:run:{run_id}:tools"
 
     def lease(self, node: str) -> str:

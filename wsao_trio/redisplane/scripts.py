@@ -52,7 +52,10 @@ local text = ARGV[1] .. seq .. ',"event_id":"' .. epoch .. '-' .. seq .. ARGV[2]
 redis.call('XADD', KEYS[2], 'MAXLEN', f[3], seq .. '-1', 't', stamp, 'x', text)
 redis.call('EXPIRE', KEYS[1], f[4])
 redis.call('EXPIRE', KEYS[2], f[4])
-if kind == 'tool_executing' then
+if kind == 'agent_started' then
+  redis.call('HSET', KEYS[6], '@started', '1')
+  redis.call('EXPIRE', KEYS[6], f[4])
+elseif kind == 'tool_executing' then
   redis.call('HSET', KEYS[6], f[7], f[8])
   redis.call('EXPIRE', KEYS[6], f[4])
 elseif kind == 'tool_completed' then
@@ -105,7 +108,7 @@ return {'ok'}
 """
 """KEYS message key, user runs, node runs.
 
-ARGV "run thread", dedup window ms, runs limit, run id, node, "user thread agent",
+ARGV "run thread", dedup window ms, runs limit, run id, node, "user thread agent msg",
 key prefix. Runs of nodes whose lease is gone (being reaped) do not count.
 """
 

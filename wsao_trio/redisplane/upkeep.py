@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 NODE_LOST = "node_lost"
+STARTED_MARK = "@started"
 NODE_LOST_MESSAGE = "the server running this went away; please send your message again"
 
 
@@ -182,28 +183,54 @@ class Upkeep:
         logger.warning("node %s is gone; ending its %d runs (node_lost)", node, len(runs))
         self.plane.store.stats.reaped_nodes += 1
         for run_id, owner in runs.items():
-            user_id, _, rest = owner.partition(" ")
-            thread_id, _, agent_type = rest.partition(" ")
-            await self._end_run(node, user_id, run_id, thread_id, agent_type or "unknown")
+            await self._end_run(node, run_id, *_owner_fields(owner))
         # No DEL of the whole hash: a run claimed after the snapshot above belongs to a
         # node that is alive after all (its lease had lapsed); each ended run's terminal
         # event removed its own field, and Redis drops the hash once it is empty.
 
     async def _end_run(
-        self, node: str, user_id: str, run_id: str, thread_id: str, agent_type: str
+        self, node: str, run_id: str, user_id: str, thread_id: str, agent_type: str, message: str
     ) -> None:
-        tools_key = self.keys.run_tools(run_id)
-        tools = await self.store.call(lambda: self.store.client.hgetall(tools_key))
+        tools = await self.store.call(
+            partial(self.store.client.hgetall, self.keys.run_tools(run_id))
+        )
+        if tools.pop(STARTED_MARK, None) is None:  # died before its first event was out
+            started = {"message_id": message, "message": ""}
+            await self._publish_lost(node, user_id, run_id, thread_id, agent_type, started)
         error = {"code": NODE_LOST, "message": NODE_LOST_MESSAGE}
         for call_id, name in tools.items():
             payload = {"tool_call_id": call_id, "tool_name": name, "ok": False, "error": error}
             payload["duration_ms"] = 0
-            draft = EventDraft("tool_completed", run_id, thread_id, agent_type, payload)
-            await self.plane.publish_as(node, user_id, draft)
-        ended = EventDraft("agent_error", run_id, thread_id, agent_type, error | {"duration_ms": 0})
-        if await self.plane.publish_as(node, user_id, ended):
+            await self._publish_lost(
+                node, user_id, run_id, thread_id, agent_type, payload, "tool_completed"
+            )
+        ended = error | {"duration_ms": 0}
+        if await self._publish_lost(
+            node, user_id, run_id, thread_id, agent_type, ended, "agent_error"
+        ):
             self.plane.store.stats.node_lost_runs += 1
+
+    async def _publish_lost(
+        self,
+        node: str,
+        user_id: str,
+        run_id: str,
+        thread_id: str,
+        agent_type: str,
+        payload: dict[str, Any],
+        kind: str = "agent_started",
+    ) -> bool:
+        draft = EventDraft(kind, run_id, thread_id, agent_type, payload)
+        return await self.plane.publish_as(node, user_id, draft)
 
 
 def _hgetall(key: str, pipe: Any) -> Any:
     return pipe.hgetall(key)
+
+
+def _owner_fields(owner: str) -> tuple[str, str, str, str]:
+    """``user thread agent_type message_id`` from a node's run table."""
+    user_id, _, rest = owner.partition(" ")
+    thread_id, _, rest = rest.partition(" ")
+    agent_type, _, message_id = rest.partition(" ")
+    return user_id, thread_id, agent_type or "unknown", message_id

@@ -103,7 +103,7 @@ class RedisBackplane:
         return build_event(draft, user_id, now, epoch, seq, pieces.join(epoch, seq))
 
     def _offer(self, user_id: str, now: float, pieces: EventPieces, result: Any) -> None:
-        """Hand a just-stored event to this process's connections without the pub/sub hop."""
+        """Hand a just-stored event to this process's connections (no pub/sub copy)."""
         if result is not None:
             seq, epoch = int(result[0]), str(result[1])
             text = pieces.join(epoch, seq)
@@ -119,7 +119,7 @@ class RedisBackplane:
         tool_name = str(payload.get("tool_name", "")).replace("\t", " ")
         fields = [self._epoch_candidate(), repr(now), str(self.settings.retention_events)]
         fields += [str(self.ttl), draft.type, draft.run_id, str(payload.get("tool_call_id", ""))]
-        fields += [tool_name, user_id, k.prefix]
+        fields += [tool_name, user_id, k.prefix, self.node]
         return keys, [pieces.head, pieces.tail, "\t".join(fields)]
 
     def _epoch_candidate(self) -> str:
@@ -131,7 +131,8 @@ class RedisBackplane:
         now = self.clock()
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, owner, now, pieces)
-        return await self.publisher.call(keys, args) is not None
+        offer = partial(self._offer, user_id, now, pieces)
+        return await self.publisher.call(keys, args, then=offer) is not None
 
     async def _read_range(self, user_id: str, first: int, last: int) -> Sequence[LoggedEvent]:
         """Held events with ``first <= seq <= last``, oldest first, within the age bound."""

@@ -39,21 +39,23 @@ class FeedSet:
         self._read_range = read_range
         self.feeds: dict[str, Feed] = {}
         self.gap_fills = 0
+        self.nursery: trio.Nursery | None = None
 
-    def offer(self, event: FanoutEvent) -> bool:
-        """Deliver this process's own event at once if it is simply the next one.
+    def offer(self, event: FanoutEvent) -> None:
+        """Deliver this process's own event (Redis sends it no pub/sub copy).
 
-        Anything else (a jump, a fill in progress) is left to the channel's copy of the
-        event, which :meth:`arrive` handles in order; the copy of an event delivered
-        here arrives as an old one and is dropped.
+        The next one in order goes out at once; anything else (a jump, a greeting or a
+        fill in progress) is handed to a task that takes the lock and delivers in order.
         """
         feed = self.feeds.get(event.user_id)
-        if feed is None or feed.cursor is None or feed.lock.locked():
-            return False
-        if feed.cursor.classify(event.epoch, event.seq) is not Arrival.NEXT:
-            return False
-        self._deliver(feed, LoggedEvent(event.seq, event.timestamp, event.text))
-        return True
+        if feed is None:
+            return
+        cursor = None if feed.lock.locked() else feed.cursor
+        if cursor is not None and cursor.classify(event.epoch, event.seq) is Arrival.NEXT:
+            self._deliver(feed, LoggedEvent(event.seq, event.timestamp, event.text))
+            return
+        assert self.nursery is not None
+        self.nursery.start_soon(self.arrive, event)
 
     async def arrive(self, event: FanoutEvent) -> None:
         """Deliver an event from the channel in order (filling any jump first)."""

@@ -72,7 +72,7 @@ local present = redis.call('HGETALL', KEYS[3])
 for i = 1, #present, 2 do
   if tonumber(present[i + 1]) < now then
     redis.call('HDEL', KEYS[3], present[i])
-  else
+  elseif present[i] ~= f[11] then
     redis.call('PUBLISH', f[10] .. ':node:' .. present[i] .. ':ch', msg)
   end
 end
@@ -82,7 +82,8 @@ return {seq, epoch}
 
 ARGV head, tail, and one tab-separated field list (fewer arguments: the client's
 per-argument cost dominates): epoch candidate, timestamp, maxlen, ttl, event type,
-run id, tool call id, tool name, user id, key prefix. Fenced: an event of a run that
+run id, tool call id, tool name, user id, key prefix, publishing node (which gets no
+pub/sub copy: it delivers from the reply). Fenced: an event of a run that
 its node no longer owns (ended, or declared lost and ended by another node) is refused.
 """
 

@@ -47,6 +47,7 @@ class Upkeep:
         await self.store.call(self.renew_lease)
         async with trio.open_nursery() as nursery:
             await nursery.start(self.subscribe)
+            self.plane.feeds.nursery = nursery
             nursery.start_soon(self.plane.publisher.run)
             timeout = self.plane.settings.node_timeout
             nursery.start_soon(self._every, timeout / 4, self.keep_alive)

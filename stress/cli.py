@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     _workload_args(bench)
     _bench_args(bench)
     bench.set_defaults(users=1000, rate=200.0)
+    from stress.idle import idle_args
+
+    idle_args(commands.add_parser("idle", help="server memory per idle connection"))
     return parser
 
 
@@ -116,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stress.bench import run_bench_command
 
             return trio.run(run_bench_command, args)
+        if args.command == "idle":
+            from stress.idle import run_idle_command
+
+            return trio.run(run_idle_command, args)
         from stress.modes import run_load_command
 
         return trio.run(run_load_command, args)

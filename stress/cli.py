@@ -1,8 +1,11 @@
-"""``python -m stress load|bench``: the harness's command line.
+"""``python -m stress load|bench|idle|attack``: the harness's command line.
 
 ``load`` drives a running server (loopback only) in one of its modes and writes
 ``OUT.json`` and ``OUT.png``; ``bench`` starts the real app and the raw-push
-baseline one after another, loads both the same way and prints app/baseline ratios.
+baseline one after another, loads both the same way and prints app/baseline ratios;
+``idle`` measures the app's memory per idle connection; ``attack`` runs slowloris,
+compression bombs, pathological agent input and a connection flood against the app,
+each beside a bystander whose latency it bounds.
 The exit status is 1 when a run saw a violation, a duplicate or lost a critical event.
 """
 
@@ -86,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     from stress.idle import idle_args
 
     idle_args(commands.add_parser("idle", help="server memory per idle connection"))
+    from stress.attack_cmd import attack_args
+
+    attack_args(commands.add_parser("attack", help="attacks beside a bystander"))
     return parser
 
 
@@ -119,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stress.bench import run_bench_command
 
             return trio.run(run_bench_command, args)
+        if args.command == "attack":
+            from stress.attack_cmd import run_attack_command
+
+            return trio.run(run_attack_command, args)
         if args.command == "idle":
             from stress.idle import run_idle_command
 

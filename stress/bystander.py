@@ -23,13 +23,14 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import attrs
 import trio
 import trio_websocket
 
-from stress.holders import Held, open_idle
+from stress.holders import Held, hold
 from stress.spec import Target, parse_target
 from stress.stats import summarize
 
@@ -64,7 +65,7 @@ async def probe_connect(target: Target, token: str, probes: Probes) -> None:
     held = Held()
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
-        ws = await open_idle(nursery, target, token, held)
+        ws = await nursery.start(partial(hold, target, token, held))
         elapsed = (time.perf_counter() - start) * 1000
         if ws is not None:
             probes.connect_ms.append(elapsed)
@@ -116,7 +117,7 @@ async def run_probes(target: Target, token: str, probes: Probes, interval: float
     """Probe connect and run latency every ``interval`` s until cancelled."""
     async with trio.open_nursery() as nursery:
         held = Held()
-        ws = await open_idle(nursery, target, token, held)
+        ws = await nursery.start(partial(hold, target, token, held))
         if ws is None:
             probes.fail(f"bystander could not connect: {held.refused}")
             return

@@ -1,8 +1,8 @@
 """Idle authenticated WebSockets, opened in bulk and held open (loopback only).
 
-Used by ``stress idle`` (memory per idle connection) and by the connection-flood
-attack. Each connection handshakes with its own token, reads the ``connected`` frame
-and then does nothing; its reader task lives in the caller's nursery. Opening is
+Used by ``stress idle`` (memory per idle connection), the bystander and the attacks.
+Each connection handshakes with its own token, reads the ``connected`` frame and then
+does nothing; it is held by a task in the caller's nursery until that is cancelled. Opening is
 bounded by a limiter and by a deadline per connection, so a server that stops
 answering costs the harness seconds, not forever.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import resource
+from functools import partial
 
 import attrs
 import trio
@@ -75,6 +76,56 @@ async def open_idle(
     return ws
 
 
+REFUSALS = (
+    trio_websocket.ConnectionRejected,
+    trio_websocket.ConnectionClosed,
+    trio_websocket.HandshakeError,
+)
+
+
+HoldStatus = trio.TaskStatus[trio_websocket.WebSocketConnection | None]
+
+
+async def hold(
+    target: Target, token: str, held: Held, *, task_status: HoldStatus = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Open one connection and hold it (its reader running) until cancelled.
+
+    Started with ``nursery.start``, which returns the connection, or None when it
+    was refused (counted in ``held``). The connection gets a nursery of its own:
+    trio-websocket's reader task raises a refusal there too, and it is swallowed
+    here instead of tearing down every other held connection.
+    """
+    started = False
+    try:
+        async with trio.open_nursery() as own:
+            ws = await open_idle(own, target, token, held)
+            task_status.started(ws)
+            started = True
+            if ws is None:
+                own.cancel_scope.cancel()
+            await trio.sleep_forever()
+    except BaseExceptionGroup as group:
+        _count_refusal(group, held, counted=started)
+    if not started:
+        task_status.started(None)
+
+
+def _count_refusal(group: BaseExceptionGroup[BaseException], held: Held, counted: bool) -> None:
+    """Swallow the reader task's copy of a refusal (count it, once); re-raise the rest."""
+    refused, rest = group.split(REFUSALS)
+    if rest is not None:
+        raise rest from None
+    if not counted and refused is not None:
+        held.count_refusal(_why(refused.exceptions[0]))
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, trio_websocket.ConnectionRejected):
+        return f"http {exc.status_code}"
+    return type(exc).__name__
+
+
 async def open_many(
     nursery: trio.Nursery, target: Target, tokens: list[str], concurrency: int = 64
 ) -> Held:
@@ -84,7 +135,7 @@ async def open_many(
 
     async def one(token: str) -> None:
         async with limiter:
-            ws = await open_idle(nursery, target, token, held)
+            ws = await nursery.start(partial(hold, target, token, held))
         if ws is not None:
             held.connections.append(ws)
 

@@ -45,7 +45,7 @@ SETTLE = 3.0
 MAX_DURATION = 20.0
 FLOOD_CAP = 1000
 SCALE: Mapping[str, int] = MappingProxyType(
-    {"slowloris": 3000, "bomb": 400, "agent": 1, "flood": 60}
+    {"slowloris": 3000, "bomb": 2000, "agent": 1, "flood": 60}
 )
 SETTINGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {"flood": MappingProxyType({"WSAO_MAX_CONNECTIONS": str(FLOOD_CAP)})}

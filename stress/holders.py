@@ -22,6 +22,7 @@ from stress.connection import resource as ws_path
 from stress.spec import Target
 
 OPEN_TIMEOUT = 15.0
+CLOSE_TIMEOUT = 5.0
 
 
 @attrs.define
@@ -35,11 +36,16 @@ class Held:
         """Count one failed attempt under ``why`` (an HTTP status, a close code, …)."""
         self.refused[why] = self.refused.get(why, 0) + 1
 
-    async def aclose(self) -> None:
-        """Close every held connection (close frame 1000), shielded from cancellation."""
-        with trio.CancelScope(shield=True), trio.move_on_after(30):
-            for ws in self.connections:
-                await ws.aclose()
+    async def aclose(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Close every held connection (close frame 1000) at once, within ``timeout``.
+
+        Shielded from cancellation; connections still closing at the timeout are
+        left to their holders' nursery, whose cancellation drops them.
+        """
+        with trio.CancelScope(shield=True), trio.move_on_after(timeout):
+            async with trio.open_nursery() as nursery:
+                for ws in self.connections:
+                    nursery.start_soon(ws.aclose)
         self.connections.clear()
 
 

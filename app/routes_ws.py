@@ -22,7 +22,7 @@ from quart_trio import QuartTrio
 
 from app.gate import Refusal, authenticate, origin_allowed
 from app.state import AppState
-from app.transport import AsgiTransport
+from app.transport import AsgiTransport, refuse
 from wsao_trio.auth import Claims, verify_claims
 from wsao_trio.credentials import Credentials
 from wsao_trio.errors import AuthError
@@ -91,17 +91,6 @@ def credentials_for(state: AppState, claims: Claims) -> Credentials:
     return Credentials(claims.expires_at, refresh)
 
 
-async def refuse(send: Send, refusal: Refusal) -> None:
-    """Answer the handshake with an HTTP status and a short text body, no upgrade."""
-    body = refusal.message.encode()
-    headers = [(b"content-type", b"text/plain; charset=utf-8")]
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send(
-        {"type": "websocket.http.response.start", "status": refusal.status, "headers": headers}
-    )
-    await send({"type": "websocket.http.response.body", "body": body})
-
-
 async def serve_websocket(state: AppState, scope: Scope, receive: Receive, send: Send) -> None:
     """One ``/ws`` connection, from ``websocket.connect`` to its close."""
     await receive()  # websocket.connect
@@ -109,11 +98,12 @@ async def serve_websocket(state: AppState, scope: Scope, receive: Receive, send:
     try:
         last_seq, epoch = resume_args(args)
     except ValueError as exc:
-        return await refuse(send, Refusal(400, str(exc)))
+        return await refuse(send, 400, str(exc))
     checked = handshake_refusal(state, args, header_map(scope))
     if isinstance(checked, Refusal):
-        return await refuse(send, checked)
-    await send({"type": "websocket.accept"})
+        return await refuse(send, checked.status, checked.message)
+    # No checkpoint from the capacity check to the hub's attach: the transport
+    # accepts the upgrade with the first frame it sends (see AsgiTransport).
     transport = AsgiTransport(receive, send)
     await state.require_orchestrator().serve_connection(
         transport, checked.user_id, last_seq, epoch, credentials=credentials_for(state, checked)

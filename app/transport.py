@@ -18,7 +18,13 @@ ASGISend = Any  # hypercorn's send callable: (dict) -> Awaitable[None]
 
 
 class AsgiTransport:
-    """Sends, receives and closes through one accepted ASGI WebSocket.
+    """Sends, receives and closes through one ASGI WebSocket, accepting it lazily.
+
+    The upgrade (``websocket.accept``) goes out with the first frame, so the route
+    can hand the connection to the orchestrator with no checkpoint between its
+    capacity check and the hub's attach: concurrent handshakes then see each other,
+    and the caps answer HTTP 503 exactly. A close before that first frame (the
+    orchestrator refusing: shutting down, or over a cap) is an HTTP 503 instead.
 
     The session's reader is the only caller of ``receive``, so it is the one that
     sees ``websocket.disconnect`` and ends the session; sends after that are
@@ -28,13 +34,17 @@ class AsgiTransport:
     def __init__(self, receive: ASGIReceive, send: ASGISend) -> None:
         self._receive = receive
         self._send = send
+        self.accepted = False
         self.closed = False
 
     async def send(self, text: str) -> None:
-        """Send one text frame."""
+        """Send one text frame (after the upgrade, the first time)."""
         if self.closed:
             raise TransportClosed("the connection is closed")
         try:
+            if not self.accepted:
+                self.accepted = True
+                await self._send({"type": "websocket.accept"})
             await self._send({"type": "websocket.send", "text": text})
         except (OSError, RuntimeError) as exc:
             raise TransportClosed(str(exc)) from None
@@ -49,9 +59,21 @@ class AsgiTransport:
         raise TransportClosed(f"peer disconnected ({event.get('code')})")
 
     async def close(self, code: int, reason: str = "") -> None:
-        """Close with ``code`` (once); a socket that is already gone is fine."""
+        """Close with ``code`` (once); before the upgrade, refuse with HTTP 503."""
         if self.closed:
             return
         self.closed = True
         with contextlib.suppress(OSError, RuntimeError):
-            await self._send({"type": "websocket.close", "code": code, "reason": reason})
+            if self.accepted:
+                await self._send({"type": "websocket.close", "code": code, "reason": reason})
+            else:
+                await refuse(self._send, 503, f"try again later: {reason}")
+
+
+async def refuse(send: ASGISend, status: int, message: str) -> None:
+    """Answer a WebSocket handshake with an HTTP status and a short text body."""
+    body = message.encode()
+    headers = [(b"content-type", b"text/plain; charset=utf-8")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from hypercorn.config import Config
 
 from wsao_trio.config import Settings
@@ -15,7 +17,11 @@ def hypercorn_config(settings: Settings, bind: str | None = None) -> Config:
     config.websocket_max_message_size = settings.max_frame_bytes
     config.graceful_timeout = max(1.0, settings.shutdown_grace)
     config.accesslog = None
-    config.errorlog = "-"
+    # A Logger (not "-") makes hypercorn log through the root handler that
+    # ``python -m app`` installs: "Running on …" is printed once, in our format.
+    # With "-" hypercorn added its own stderr handler and the record also
+    # propagated to ours, so every line came out twice in two formats.
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.loglevel = settings.log_level
     # A client that has not sent its whole request (headers) counts as idle in
     # hypercorn: this timeout closes stalled half-open requests (slowloris) and idle

@@ -41,8 +41,12 @@ def add_api_routes(app: QuartTrio, state: AppState) -> None:
 def _add_ops_routes(app: QuartTrio, state: AppState) -> None:
     @app.get("/health")
     async def health() -> Any:
-        status = state.require_orchestrator().health()["status"]
-        return jsonify(status=status), 200 if status == "ok" else 503
+        health = state.require_orchestrator().health()
+        status, store = health["status"], health["store"]
+        nodes = len(store.get("nodes", ())) or 1
+        return jsonify(
+            status=status, store=store["kind"], nodes=nodes
+        ), 200 if status == "ok" else 503
 
     @app.get("/health/details")
     async def health_details() -> Any:

@@ -88,7 +88,7 @@ def create_app(
     refuse_websocket_compression()
     close_on_protocol_errors()
     free_closed_connections()
-    registry = registry or build_registry(DOCS_DIR)
+    registry = registry or build_registry(DOCS_DIR, settings)
     if not registry.has_agent(settings.default_agent):
         known = ", ".join(registry.agent_types)
         raise ConfigError(f"WSAO_DEFAULT_AGENT {settings.default_agent!r} is not one of: {known}")
@@ -100,7 +100,18 @@ def create_app(
     _add_pages(app)
     add_api_routes(app, state)
     add_websocket_route(app, state)
+    _add_agui(app, state)
     return app
+
+
+def _add_agui(app: QuartTrio, state: AppState) -> None:
+    """Mount the AG-UI endpoint when the ``agui`` extra (ag-ui-protocol) is installed."""
+    try:
+        from app.agui_routes import add_agui_routes
+    except ImportError as exc:
+        logger.info("AG-UI endpoint off: %s (install wsao_trio[agui])", exc)
+        return
+    add_agui_routes(app, state)
 
 
 async def _serve_orchestrator(

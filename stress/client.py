@@ -26,7 +26,7 @@ import trio_websocket
 from stress.checker import TERMINAL, Delivery, StreamChecker, UserLedger
 from stress.connection import handshake, open_stream, resource
 from stress.recorder import Pulse, Recorder
-from stress.spec import LoadSpec
+from stress.spec import LoadSpec, Target
 
 HANDSHAKE_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 2.0
@@ -51,6 +51,7 @@ class Lineage:
     done: bool = False
     dropped: bool = False
     fatal: bool = False
+    sessions: int = 0
 
 
 @attrs.define(eq=False)
@@ -68,6 +69,7 @@ class UserClient:
 
     def __init__(self, index: int, user_id: str, token: str, shared: Shared, slow: bool) -> None:
         spec = shared.spec
+        self.index = index
         self.user_id = user_id
         self.token = token
         self.shared = shared
@@ -189,14 +191,19 @@ class UserClient:
 
     def _path(self, lineage: Lineage) -> str:
         checker = lineage.checker
+        target = self._target(lineage)
         if not lineage.connected_once:
-            return resource(self.spec.target, self.token, None, None)
-        return resource(self.spec.target, self.token, checker.last_seq, checker.epoch)
+            return resource(target, self.token, None, None)
+        return resource(target, self.token, checker.last_seq, checker.epoch)
+
+    def _target(self, lineage: Lineage) -> Target:
+        return self.spec.target_for(self.index + lineage.index, lineage.sessions)
 
     async def _session(self, lineage: Lineage) -> None:
+        lineage.sessions += 1
         try:
             async with self.shared.limiter:
-                stream = await open_stream(self.spec.target, self._rcvbuf(lineage))
+                stream = await open_stream(self._target(lineage), self._rcvbuf(lineage))
         except OSError:
             self._failed_session(lineage, "connect_failed")
             return
@@ -240,7 +247,7 @@ class UserClient:
     ) -> None:
         async with self.shared.limiter:
             with trio.fail_after(HANDSHAKE_TIMEOUT):
-                ws = await handshake(nursery, stream, self.spec.target, self._path(lineage))
+                ws = await handshake(nursery, stream, self._target(lineage), self._path(lineage))
                 first = await ws.get_message()
         before = lineage.checker.connections
         self._on_message(lineage, first)

@@ -77,11 +77,20 @@ class LoadSpec:
     server_pid: int | None = None
     seed: int = 1
     tag: str = ""
+    alternates: tuple[Target, ...] = ()
+
+    def target_for(self, lineage: int, session: int) -> Target:
+        """Where a lineage's ``session``-th connection goes: with ``alternates`` (several
+        processes of one service), lineages start on different processes and each
+        reconnect moves to the next, as a load balancer would after a process died."""
+        targets = (self.target, *self.alternates)
+        return targets[(lineage + session) % len(targets)]
 
     def describe(self) -> dict[str, Any]:
         """JSON-able parameters for the report."""
         out = attrs.asdict(self, recurse=False)
         out["target"] = f"ws://{self.target.host}:{self.target.port}{self.target.path}"
+        out["alternates"] = [f"{t.host}:{t.port}" for t in self.alternates]
         out["profile"] = self.profile.text
         out["slow_profile"] = self.slow_profile.text if self.slow_profile else None
         out.pop("secret")

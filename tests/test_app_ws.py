@@ -292,7 +292,7 @@ async def test_health_metrics_and_dev_token(server: LiveServer) -> None:
             token = (await http.post("/api/dev/token", json={"user_id": "dave"})).json()
             bad = await http.post("/api/dev/token", json={"user_id": "no spaces allowed"})
             page = await http.get("/")
-    assert public == {"status": "ok"}
+    assert public == {"status": "ok", "store": "memory", "nodes": 1}
     assert health["status"] == "ok" and health["runs"]["completed"] >= 1
     assert "wsao_events_delivered_total" in metrics
     assert token["token"].count(".") == 2 and bad.status_code == 400

@@ -21,7 +21,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("wsao_trio", "app", "stress")
 MAX_FUNCTION_LINES = 24
-SANS_IO = ("protocol", "eventlog", "dedup", "runstate", "latency", "ratelimit", "errors")
+SANS_IO = (
+    *("protocol", "eventlog", "dedup", "runstate", "latency", "ratelimit", "errors"),
+    *("llm/chunks", "llm/conversation", "llm/memory"),
+    *("agui/mapper", "agui/projection", "agui/inputs"),
+    *("redisplane/cursor", "redisplane/keys", "redisplane/wire"),
+)
 MUTABLE_CALLS = frozenset({"list", "dict", "set", "defaultdict", "deque", "OrderedDict", "Counter"})
 
 

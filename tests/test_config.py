@@ -78,8 +78,34 @@ def test_settings_are_frozen() -> None:
 
 @pytest.mark.parametrize("field", sorted(f for f in FIELDS if FIELDS[f].default is not None))
 def test_every_default_round_trips_through_its_variable(field: str) -> None:
-    default = FIELDS[field].default
+    default = getattr(Settings(), field)  # a Factory default (default_agent) resolved
     assert getattr(load_settings({env_name(field): str(default)}), field) == default
+
+
+# --- the llm agent's settings --------------------------------------------------------
+
+LLM = {"WSAO_LLM_BASE_URL": "http://127.0.0.1:11434/v1", "WSAO_LLM_MODEL": "llama3.2"}
+
+
+def test_the_llm_agent_becomes_the_default_once_a_base_url_is_set() -> None:
+    assert load_settings({}).default_agent == "assistant"
+    settings = load_settings(LLM)
+    assert settings.default_agent == "llm"
+    assert settings.llm_timeout == 60 and settings.llm_max_steps == 8
+    assert settings.llm_api_key is None
+    assert load_settings({**LLM, "WSAO_DEFAULT_AGENT": "assistant"}).default_agent == "assistant"
+    keyed = load_settings({**LLM, "WSAO_LLM_API_KEY": "sk-secret-1"})
+    assert keyed.llm_api_key == "sk-secret-1" and "sk-secret-1" not in repr(keyed)
+
+
+def test_a_base_url_without_a_model_is_refused_naming_both() -> None:
+    _config_error({"WSAO_LLM_BASE_URL": LLM["WSAO_LLM_BASE_URL"]}, "WSAO_LLM_MODEL")
+    _config_error({**LLM, "WSAO_LLM_MODEL": "  "}, "WSAO_LLM_MODEL", "WSAO_LLM_BASE_URL")
+
+
+@pytest.mark.parametrize("url", ["localhost:11434/v1", "ftp://x/v1", " http://x/v1", "v1"])
+def test_the_base_url_must_be_http(url: str) -> None:
+    _config_error({**LLM, "WSAO_LLM_BASE_URL": url}, "WSAO_LLM_BASE_URL")
 
 
 # --- parsing ---------------------------------------------------------------------------

@@ -217,7 +217,8 @@ async def test_public_health_names_no_one_and_details_need_an_admin(
                 user = await http.get("/health/details", headers=_bearer(server, "alice"))
                 admin = await http.get("/health/details", headers=_bearer(server, "root"))
                 metrics = (await http.get("/metrics")).text
-    assert public.json() == {"status": "ok"} and "alice" not in public.text
+    assert public.json() == {"status": "ok", "store": "memory", "nodes": 1}
+    assert "alice" not in public.text
     assert anonymous.status_code == 401 and user.status_code == 403
     assert admin.status_code == 200 and admin.json()["connections"] == 1
     assert "alice" not in metrics and "secret words" not in metrics

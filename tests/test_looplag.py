@@ -70,7 +70,7 @@ def _registry() -> AgentRegistry:
 async def test_the_monitor_sees_a_blocked_loop_and_blocking_tools_do_not_block_it(
     agent: str, stalls: bool
 ) -> None:
-    settings = {"loop_lag_interval": 0.05, "loop_lag_warning": 0.3}
+    settings = {"loop_lag_interval": 0.05, "loop_lag_warning": 0.3, "default_agent": agent}
     async with open_test_orchestrator(_registry(), **settings) as harness:
         await trio.sleep(0.2)
         events = await harness.run_message("alice", "go", agent_type=agent)
@@ -84,7 +84,7 @@ async def test_blocking_tool_is_abandoned_when_the_run_is_stopped() -> None:
     registry = AgentRegistry()
     registry.register_tool(blocking_tool("long", "sleeps 3 s", _sleepy(3.0)))
     registry.register_agent("long", CallsTool("long"))
-    async with open_test_orchestrator(registry) as harness:
+    async with open_test_orchestrator(registry, default_agent="long") as harness:
         client = await harness.connect("alice")
         client.send_message("go", agent_type="long")
         run_id = (await client.receive_type("run_accepted"))["run_id"]
@@ -106,7 +106,7 @@ async def test_oversized_tool_arguments_fail_the_call_not_the_loop() -> None:
             return await run.call_tool("echo", {"blob": "x" * 20_000})
 
     registry.register_agent("big", BigArguments())
-    async with open_test_orchestrator(registry) as harness:
+    async with open_test_orchestrator(registry, default_agent="big") as harness:
         events = await harness.run_message("alice", "go", agent_type="big")
     completed = next(e for e in events if e["type"] == "tool_completed")
     assert completed["payload"]["ok"] is False

@@ -91,7 +91,7 @@ async def test_another_users_stop_is_refused_like_an_unknown_run() -> None:
         ticket = await orch.submit("alice", UserMessage(message_id="m1", text="sleep=100"))
         for run_id in (ticket.run_id, "no-such-run"):
             try:
-                orch.stop_run("mallory", run_id)
+                await orch.stop_run("mallory", run_id)
             except RunNotFound as exc:
                 assert exc.code == "run_not_found" and exc.ref == run_id
             else:

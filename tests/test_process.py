@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import trio
@@ -85,3 +86,23 @@ async def run_until_signal(
         with pytest.raises(ConnectionClosed) as closed:
             await client.receive()
     return events, closed.value.reason.code
+
+
+def test_start_up_prints_each_line_once() -> None:
+    # hypercorn's "Running on …" came out twice, in hypercorn's format and in ours.
+    port = free_port()
+    env = {**process_environment(), "WSAO_DEV_AUTH": "1", "WSAO_BIND": f"127.0.0.1:{port}"}
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=output, stderr=output
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}")
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=20) == 0
+        finally:
+            proc.kill()
+        output.seek(0)
+        text = output.read().decode()
+    assert text.count("Running on") == 1, text
+    assert text.count(f"wsao: chat on http://127.0.0.1:{port}/") == 1, text

@@ -29,7 +29,7 @@ PROFILE = "thoughts=2 tools=2 delay_ms=5"
 # deadline can fire, so their runs are long and the log keeps all of them.
 SLOW_PROFILE = "thoughts=1000 tools=1000 delay_ms=0"
 SETTINGS = {"WSAO_SEND_DEADLINE": "1", "WSAO_RETENTION_EVENTS": "20000"}
-SECRET = secrets.token_urlsafe(32)
+SECRET = "s" + secrets.token_urlsafe(32)  # never starts with "-" (argparse)
 
 
 async def started_app(tmp_path: Path) -> AsyncIterator[ServerProcess]:
@@ -130,3 +130,13 @@ def test_cli_load_and_ramp_write_their_results(tmp_path: Path) -> None:
     assert [step["users"] for step in ramp["steps"]] == [2, 4]
     assert ramp["knee"]["users"] == 4
     assert (tmp_path / "ramp.png").stat().st_size > 0
+
+
+def test_cli_agui_streams_runs_and_writes_figures(tmp_path: Path) -> None:
+    status = main(["agui", "--runs", "2", "--deltas", "10", "--out", str(tmp_path)])
+    assert status == 0
+    figures = json.loads((tmp_path / "agui-bench.json").read_text())
+    # RUN_STARTED, TEXT_MESSAGE_START, 10 CONTENT, TEXT_MESSAGE_END, RUN_FINISHED
+    assert figures["agui"]["events_per_run"] == 14
+    assert figures["websocket"]["events_per_run"] == 12  # started, 10 deltas, completed
+    assert figures["agui"]["runs"] == figures["websocket"]["runs"] == 2

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from app.tools import datetime_tool, docs_search_tool, echo_tool, units_tool
 from app.tools.clock import describe_time, resolve_timezone
 from app.tools.docs_search import keywords, load_paragraphs, rank, snippet, split_paragraphs
+from app.tools.prose import blocks, table_rows
 from app.tools.units import LINEAR, canonical_unit, convert
 
 # 2025-01-06 12:00:00 UTC, a Monday
@@ -131,7 +132,7 @@ async def test_docs_search_ranks_paragraphs(tmp_path: Path) -> None:
     _write_docs(tmp_path / "docs")
     tool = docs_search_tool(tmp_path / "docs")
     result = await tool.handler({"query": "How do I resume after a reconnect?"})
-    assert result["keywords"] == ["resume", "after", "reconnect"]
+    assert result["keywords"] == ["resume", "reconnect"]  # "after" is a stop word
     files = [hit["file"] for hit in result["results"]]
     assert files == ["protocol.md", "stop.md"]
     assert "last_seq" in result["results"][0]["snippet"]
@@ -165,3 +166,33 @@ async def test_echo_tool() -> None:
     tool = echo_tool()
     assert tool.name == "echo"
     assert await tool.handler({"a": 1, "b": [2]}) == {"a": 1, "b": [2]}
+
+
+def test_prose_blocks_read_like_sentences() -> None:
+    markdown = (
+        "# Guide\n\n- [Setup](#setup)\n- [Run](#run)\n\n## Setup\n\nNotes:\n\n"
+        "- Install **it** with `pip install 'x[**y**]'`.\n- Then read [the docs](docs.md).\n"
+        "  It takes a minute.\n\n```python\nsecret = 1\n\nprint(secret)\n```\n\n"
+        "| name | type | meaning |\n|:---|---|---:|\n| `bind` | str | Where to listen. |\n"
+    )
+    found = [(block.section, block.text) for block in blocks(markdown)]
+    assert found == [
+        ("Setup", "Install it with pip install 'x[**y**]'."),
+        ("Setup", "Then read the docs. It takes a minute."),
+        ("Setup", "bind: Where to listen. (type: str)"),
+    ]
+
+
+def test_table_rows_need_a_header_and_a_body() -> None:
+    assert list(table_rows(["| a | b |", "|---|---|"])) == []
+    assert list(table_rows(["| a | b |", "| 1 | 2 |"])) == ["1: 2"]
+
+
+async def test_docs_search_reports_section_and_matched_keywords(tmp_path: Path) -> None:
+    _write_docs(tmp_path / "docs")
+    tool = docs_search_tool(tmp_path / "docs")
+    result = await tool.handler({"query": "How do I resume after a reconnect?"})
+    best = result["results"][0]
+    assert best["section"] == "Protocol"
+    assert best["matched"] == ["resume", "reconnect"]
+    assert result["results"][1]["matched"] == ["reconnect"]

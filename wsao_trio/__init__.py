@@ -12,6 +12,7 @@ from wsao_trio.config import Settings as Settings
 from wsao_trio.config import load_settings as load_settings
 from wsao_trio.context import ExecutionContext as ExecutionContext
 from wsao_trio.dispatcher import ToolDispatcher as ToolDispatcher
+from wsao_trio.errors import AgentFailure as AgentFailure
 from wsao_trio.errors import ToolFailed as ToolFailed
 from wsao_trio.errors import WsaoError as WsaoError
 from wsao_trio.notifier import Notifier as Notifier
@@ -27,6 +28,7 @@ from wsao_trio.transport import TransportClosed as TransportClosed
 
 __all__ = [
     "Agent",
+    "AgentFailure",
     "AgentRegistry",
     "ExecutionContext",
     "Notifier",

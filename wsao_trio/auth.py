@@ -9,8 +9,9 @@ to one :class:`~wsao_trio.errors.AuthError`:
   ``exp - now`` without ``iat``), so a stolen 100-year token is worthless;
 - ``admin: true`` marks an operator (detailed health, the dashboard).
 
-PyJWT is the ``jwt`` extra: ``wsao_trio`` itself never imports this module, so a
-service with its own authentication does not need it.
+PyJWT is the ``jwt`` extra (``pip install 'wsao_trio[jwt]'``): ``import wsao_trio``
+never imports this module, so a service with its own authentication does not need it;
+importing it without PyJWT raises an ImportError that says which extra to install.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-import jwt
 
-from wsao_trio.errors import AuthError
+from wsao_trio.extras import require
+
+require("jwt", extra="jwt", needed_by=__name__)
+
+import jwt  # noqa: E402
+
+from wsao_trio.errors import AuthError  # noqa: E402
 
 ALGORITHM = "HS256"
 USER_ID_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")

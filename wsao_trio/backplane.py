@@ -1,23 +1,138 @@
-"""Where events are stored and fanned out. The in-memory backplane serves one process.
+"""Where events are stored and fanned out: the seam, and the in-memory backplane.
 
-The backplane owns every user's :class:`~wsao_trio.eventlog.UserEventLog` and hands
-each appended event to the :class:`~wsao_trio.connections.ConnectionHub`. Append and
-fan-out happen in one synchronous step, so a connection that attaches and reads a
-replay snapshot in the same step can never miss or double an event.
+A backplane owns every user's event log (seq assignment, retention, replay) and hands
+each published event to the :class:`~wsao_trio.connections.ConnectionHub` of every
+process that holds a connection of that user. :class:`Backplane` is the seam; the
+in-memory one here serves one process, :mod:`wsao_trio.redisplane` several.
+
+The in-memory backplane never yields inside a call: append and fan-out happen in one
+step, so a connection that attaches inside :meth:`MemoryBackplane.view` can never miss
+or double an event.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
 
+import attrs
+import trio
+
+from wsao_trio.config import Settings
 from wsao_trio.connections import ConnectionHub
 from wsao_trio.eventlog import EventDraft, Replay, UserEventLog
 from wsao_trio.protocol import Event
 
 
+@attrs.frozen
+class View:
+    """What a connection greets with: the log's epoch and last seq, and a replay if asked."""
+
+    epoch: str
+    last_seq: int
+    replay: Replay | None
+
+
+@attrs.frozen
+class Claim:
+    """The cluster's answer to "may this message start a run?".
+
+    ``existing`` names the original run (run id, thread id) of a duplicate message;
+    ``limited`` says the user is at the runs-per-user limit across all processes.
+    """
+
+    existing: tuple[str, str] | None = None
+    limited: bool = False
+
+
+class Backplane(Protocol):
+    """The event store and fan-out every orchestrator talks to (memory or Redis)."""
+
+    kind: str
+
+    async def publish(self, user_id: str, draft: EventDraft) -> Event:
+        """Assign the next seq of the user, store the event and fan it out."""
+        ...
+
+    def view(
+        self, user_id: str, after_seq: int | None, epoch: str | None
+    ) -> AbstractAsyncContextManager[View]:
+        """Hold the user's fan-out still while a connection attaches and greets."""
+        ...
+
+    async def ack(self, user_id: str, seq: int) -> int:
+        """Record a cumulative ack; return the acked seq."""
+        ...
+
+    async def claim_run(
+        self, user_id: str, message_id: str, ids: tuple[str, str], limit: int, agent_type: str
+    ) -> Claim:
+        """Claim ``message_id`` for a new run cluster-wide (dedup and runs limit)."""
+        ...
+
+    async def stop_elsewhere(self, user_id: str, run_id: str, reason: str) -> bool:
+        """Ask the process that owns ``run_id`` of ``user_id`` to stop it."""
+        ...
+
+    async def find_claim(self, user_id: str, message_id: str) -> tuple[str, str] | None:
+        """The (run id, thread id) ``message_id`` claimed cluster-wide, within the window."""
+        ...
+
+    async def running_elsewhere(self, user_id: str, run_id: str) -> bool:
+        """Whether another process runs ``run_id`` of ``user_id`` now."""
+        ...
+
+    def present_elsewhere(self, user_id: str) -> bool:
+        """Whether another process holds a connection of the user (orphan timeout)."""
+        ...
+
+    @property
+    def available(self) -> bool:
+        """False while the store cannot be reached (new runs get ``unavailable``)."""
+        ...
+
+    def forget_idle(self, keep: Iterable[str]) -> int:
+        """Drop local state of users not in ``keep`` that hold nothing; return how many."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """The store's part of ``/health``."""
+        ...
+
+    @property
+    def held_events(self) -> int:
+        """Events this process can see held in the store (for health)."""
+        ...
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Background upkeep for the orchestrator's lifetime (subscriptions, leases)."""
+        ...
+
+
+def make_backplane(hub: ConnectionHub, settings: Settings, host: Any) -> Backplane:
+    """The Redis backplane when ``redis_url`` is set (``host``: the orchestrator), else memory."""
+    if settings.redis_url:
+        from wsao_trio.redisplane.backplane import RedisBackplane  # needs the redis extra
+
+        plane = RedisBackplane(hub, settings, time.time)
+        plane.host = host
+        return plane
+    return MemoryBackplane(
+        hub,
+        max_events=settings.retention_events,
+        max_age=settings.retention_seconds,
+        clock=time.time,
+    )
+
+
 class MemoryBackplane:
     """Per-user event logs in this process's memory, fanned out through the hub."""
+
+    kind = "memory"
+    available = True
 
     def __init__(
         self,
@@ -47,21 +162,50 @@ class MemoryBackplane:
             self._logs[user_id] = log
         return log
 
-    def publish(self, user_id: str, draft: EventDraft) -> Event:
+    async def publish(self, user_id: str, draft: EventDraft) -> Event:
         """Assign the seq, store the event and queue it on the user's connections."""
         event = self.log(user_id).append(draft)
         self._hub.publish(user_id, event)
         return event
 
-    def replay(self, user_id: str, after_seq: int, epoch: str | None) -> Replay:
-        """The user's events after ``after_seq`` (with a gap if some are gone)."""
-        return self.log(user_id).replay(after_seq, epoch)
+    @asynccontextmanager
+    async def view(
+        self, user_id: str, after_seq: int | None, epoch: str | None
+    ) -> AsyncIterator[View]:
+        """The user's epoch, last seq and replay; nothing is published meanwhile."""
+        log = self.log(user_id)
+        replay = None if after_seq is None else log.replay(after_seq, epoch)
+        yield View(log.epoch, log.last_seq, replay)
 
-    def ack(self, user_id: str, seq: int) -> int:
+    async def ack(self, user_id: str, seq: int) -> int:
         """Record a cumulative ack for the user; returns the acked seq."""
         acked = self.log(user_id).ack(seq)
         self._hub.mark_delivered(user_id, acked)
         return acked
+
+    async def claim_run(
+        self, user_id: str, message_id: str, ids: tuple[str, str], limit: int, agent_type: str
+    ) -> Claim:
+        """One process: the orchestrator's own dedup table and counts are the cluster."""
+        return Claim()
+
+    async def stop_elsewhere(self, user_id: str, run_id: str, reason: str) -> bool:
+        """There is no elsewhere."""
+        return False
+
+    async def find_claim(self, user_id: str, message_id: str) -> tuple[str, str] | None:
+        """One process: the orchestrator's own dedup table is the whole truth."""
+        await trio.lowlevel.checkpoint()
+        return None
+
+    async def running_elsewhere(self, user_id: str, run_id: str) -> bool:
+        """One process: no other process runs anything."""
+        await trio.lowlevel.checkpoint()
+        return False
+
+    def present_elsewhere(self, user_id: str) -> bool:
+        """There is no elsewhere."""
+        return False
 
     def forget_idle(self, keep: Iterable[str]) -> int:
         """Drop logs that hold no events of users not in ``keep``; return how many."""
@@ -76,6 +220,14 @@ class MemoryBackplane:
                 del self._logs[uid]
                 forgotten += 1
         return forgotten
+
+    def health(self) -> dict[str, Any]:
+        """The store's part of ``/health``: its kind and what it holds."""
+        return {"kind": self.kind, "users": len(self._logs), "held_events": self.held_events}
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Nothing to keep up in memory."""
+        task_status.started()
 
     @property
     def held_events(self) -> int:

@@ -44,6 +44,27 @@ def _log_level(instance: object, attribute: attrs.Attribute[Any], value: str) ->
         raise ConfigError(f"WSAO_LOG_LEVEL must be one of {choices}, got {value!r}")
 
 
+def _http_url(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value and not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{_env_name(attribute.name)} must be an http:// or https:// URL such as "
+            f"http://127.0.0.1:11434/v1, got {value!r}"
+        )
+
+
+def _default_agent(settings: Settings) -> str:
+    """``llm`` when a language model is configured, else the rule-based ``assistant``."""
+    return "llm" if settings.llm_base_url else "assistant"
+
+
+def _check_llm(settings: Settings) -> None:
+    if settings.llm_base_url and not settings.llm_model.strip():
+        raise ConfigError(
+            "WSAO_LLM_MODEL must name the model when WSAO_LLM_BASE_URL is set "
+            "(for example llama3.2 for Ollama or gpt-4o-mini for OpenAI)"
+        )
+
+
 def _env_name(field: str) -> str:
     return "WSAO_" + field.upper()
 
@@ -75,7 +96,15 @@ class Settings:
     max_runs_per_user: int = attrs.field(default=20, validator=_positive)
     max_frames_per_second: float = attrs.field(default=50.0, validator=_positive)
     frame_burst: int = attrs.field(default=100, validator=_positive)
-    default_agent: str = "assistant"
+    # the ``llm`` agent (issue 10): any OpenAI-compatible Chat Completions endpoint.
+    # Declared before default_agent, whose default depends on llm_base_url.
+    llm_base_url: str = attrs.field(default="", validator=_http_url)
+    llm_model: str = ""
+    llm_api_key: str | None = attrs.field(default=None, repr=False)  # a secret
+    llm_timeout: float = attrs.field(default=60 * SECONDS, validator=_positive)
+    llm_max_steps: int = attrs.field(default=8, validator=_positive)
+    llm_system_prompt: str = ""
+    default_agent: str = attrs.Factory(_default_agent, takes_self=True)
     log_level: str = attrs.field(default="INFO", validator=_log_level)
     # hardening (issue 7): caps on what a client can make the service hold
     max_token_lifetime: float = attrs.field(default=24 * 60 * MINUTES, validator=_positive)
@@ -90,6 +119,18 @@ class Settings:
     log_quote_chars: int = attrs.field(default=80, validator=_positive)
     tool_threads: int = attrs.field(default=4, validator=_positive)
     max_tool_argument_bytes: int = attrs.field(default=16 * KIB, validator=_positive)
+    # AG-UI over SSE (protocol v1.2): a comment line this often while a run is idle,
+    # and the largest RunAgentInput accepted (it carries the whole conversation).
+    agui_keepalive: float = attrs.field(default=15 * SECONDS, validator=_positive)
+    agui_max_body_bytes: int = attrs.field(default=1024 * KIB, validator=_positive)
+    # scale-out (contract v1.1): several processes on one Redis
+    redis_url: str | None = None
+    workers: int = attrs.field(default=1, validator=_positive)
+    node_timeout: float = attrs.field(default=10 * SECONDS, validator=_positive)
+    redis_retry_timeout: float = attrs.field(default=30 * SECONDS, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        _check_llm(self)  # the model is required once a base URL is set
 
     @property
     def origins(self) -> frozenset[str]:

@@ -148,7 +148,10 @@ class ConnectionHub:
 
     def publish(self, user_id: str, event: Event) -> int:
         """Queue ``event`` on each of the user's connections; return how many took it."""
-        item = outgoing_event(event)
+        return self.publish_item(user_id, outgoing_event(event))
+
+    def publish_item(self, user_id: str, item: Outgoing) -> int:
+        """Queue an encoded event on each of the user's connections."""
         return sum(conn.push(item) for conn in list(self._by_user.get(user_id, {}).values()))
 
     def connections_of(self, user_id: str) -> list[Connection]:

@@ -44,6 +44,10 @@ class DedupTable(Generic[T]):
         entry = self._entries.get((user_id, message_id))
         return None if entry is None else entry[0]
 
+    def release(self, user_id: str, message_id: str) -> None:
+        """Forget the key (a claim that did not lead to a run)."""
+        self._entries.pop((user_id, message_id), None)
+
     def prune(self, now: float) -> int:
         """Drop entries older than the window; return how many were dropped."""
         dropped = 0

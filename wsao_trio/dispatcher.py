@@ -19,6 +19,7 @@ from wsao_trio.context import new_id
 from wsao_trio.errors import RunFinished, ToolFailed
 from wsao_trio.notifier import Notifier
 from wsao_trio.protocol import dumps
+from wsao_trio.tools import Tool
 
 
 def _describe(exc: BaseException) -> str:
@@ -51,6 +52,11 @@ class ToolDispatcher:
         self._registry = registry
         self._limiter = trio.CapacityLimiter(threads)
         self._max_argument_bytes = max_argument_bytes
+
+    @property
+    def tools(self) -> list[Tool]:
+        """Every tool the dispatcher can run, sorted by name."""
+        return self._registry.tools
 
     async def call(self, notifier: Notifier, name: str, arguments: Mapping[str, Any]) -> Any:
         """Run tool ``name`` with ``arguments``; raise ToolFailed if it does not succeed."""

@@ -3,7 +3,8 @@
 ::
 
     WsaoError                      root of everything we raise on purpose
-    ├── ConfigError                a WSAO_* setting is unknown, unparsable or out of range
+    ├── ConfigError                a setting is unknown, unparsable or out of range, or
+    │                              the default agent is not registered (also a ValueError)
     ├── ClientError                the client's frame is at fault; carries a protocol `code`
     │   ├── InvalidJson            code "invalid_json"
     │   ├── UnknownType            code "unknown_type"
@@ -14,6 +15,7 @@
     │   ├── Overloaded             code "overloaded" (extension: the server-wide run cap)
     │   └── Unauthorized           code "unauthorized" (extension: a refused ``auth`` frame)
     ├── AuthError                  token missing, malformed, wrongly signed or expired
+    ├── AgentFailure               an agent ends its run with its own ``agent_error`` code
     └── ServerError                our side is at fault
         ├── IllegalTransition      a run state change the state machine forbids
         ├── RunFinished            an event was emitted after the run's terminal event
@@ -31,12 +33,29 @@ class WsaoError(Exception):
     """Root of every error wsao_trio raises on purpose."""
 
 
-class ConfigError(WsaoError):
-    """A ``WSAO_*`` setting is unknown, unparsable or out of range."""
+class ConfigError(WsaoError, ValueError):
+    """A ``WSAO_*`` setting is unknown, unparsable or out of range, or names no agent.
+
+    It is also a :class:`ValueError`: a bad setting is a bad value.
+    """
 
 
 class AuthError(WsaoError):
     """A token is missing, malformed, wrongly signed or expired."""
+
+
+class AgentFailure(WsaoError):
+    """An agent ends its run with ``agent_error`` carrying its own ``code`` and ``message``.
+
+    Any other exception from an agent becomes ``agent_error`` with code
+    ``agent_failed``; this one lets an agent say *what* failed (the ``llm`` agent uses
+    ``llm_rate_limited``, ``llm_timeout``, …) in words its user understands.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
 class ClientError(WsaoError):
@@ -90,6 +109,12 @@ class Overloaded(ClientError):
     """The server runs as many runs as it may (``max_running_runs``); try again later."""
 
     code = "overloaded"
+
+
+class Unavailable(ClientError):
+    """The shared event store (Redis) cannot be reached; no new runs until it is back."""
+
+    code = "unavailable"
 
 
 class Unauthorized(ClientError):

@@ -45,6 +45,22 @@ class Replay:
     events: tuple[LoggedEvent, ...]
 
 
+def gap_for(
+    after_seq: int, epoch: str | None, log_epoch: str, last_seq: int, oldest: int
+) -> Gap | None:
+    """Why a resume after ``after_seq`` cannot be served in full from a log, or None.
+
+    ``oldest`` is the oldest seq the log still holds (``last_seq + 1`` when empty). A
+    resume naming another epoch, or a seq the log never gave out, is an ``epoch`` gap;
+    one whose next event was dropped by retention is a ``retention`` gap.
+    """
+    if (epoch is not None and epoch != log_epoch) or after_seq > last_seq:
+        return Gap(after_seq, oldest, "epoch")
+    if after_seq < oldest - 1:
+        return Gap(after_seq, oldest, "retention")
+    return None
+
+
 @attrs.frozen
 class EventDraft:
     """Everything about an event except what the log assigns (seq, id, timestamp)."""
@@ -145,10 +161,9 @@ class UserEventLog:
         """Every held event with ``seq > after_seq``, with a gap if any are missing."""
         self.prune(self._clock())
         oldest = self.oldest_seq
-        if (epoch is not None and epoch != self.epoch) or after_seq > self.last_seq:
-            return Replay(Gap(after_seq, oldest, "epoch"), tuple(self))
-        if after_seq < oldest - 1:
-            return Replay(Gap(after_seq, oldest, "retention"), tuple(self))
+        gap = gap_for(after_seq, epoch, self.epoch, self.last_seq, oldest)
+        if gap is not None:
+            return Replay(gap, tuple(self))
         held = itertools.islice(self._events, after_seq - oldest + 1, None)
         return Replay(None, tuple(LoggedEvent(*entry) for entry in held))
 

@@ -64,11 +64,18 @@ def _loop_lag(orch: Orchestrator) -> dict[str, Any]:
     }
 
 
+def _status(orch: Orchestrator) -> str:
+    if orch.closing:
+        return "stopping"
+    return "ok" if orch.backplane.available else "degraded"
+
+
 def build_health(orch: Orchestrator, uptime: float) -> dict[str, Any]:
     """A JSON-able snapshot of one orchestrator (O(runs + connections))."""
     now = trio.current_time()
     return {
-        "status": "stopping" if orch.closing else "ok",
+        "status": _status(orch),
+        "store": orch.backplane.health(),
         "uptime_seconds": round(uptime, 3),
         "connections": orch.hub.connection_count,
         "users_connected": orch.hub.user_count,

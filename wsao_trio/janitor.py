@@ -46,7 +46,8 @@ class Janitor:
         """Why ``ctx`` should be cleaned up now (``orphaned`` or ``stale``), or None."""
         settings = self._orch.settings
         hub = self._orch.hub
-        if not hub.is_connected(ctx.user_id):
+        present = hub.is_connected(ctx.user_id)
+        if not present and not self._orch.backplane.present_elsewhere(ctx.user_id):
             since = max(hub.disconnected_since(ctx.user_id) or 0.0, ctx.created_at)
             if now - since > settings.orphan_timeout:
                 return "orphaned"

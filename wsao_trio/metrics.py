@@ -3,6 +3,10 @@
 :class:`OrchestratorCollector` reads the orchestrator's counters at scrape time, so
 the event hot path pays nothing for metrics. Each orchestrator gets its own
 ``CollectorRegistry``; the app exposes it with ``prometheus_client.generate_latest``.
+
+prometheus-client is the ``prometheus`` extra (``pip install 'wsao_trio[prometheus]'``):
+``import wsao_trio`` never imports this module; importing it without the package
+raises an ImportError that says which extra to install.
 """
 
 from __future__ import annotations
@@ -10,16 +14,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import (
+from wsao_trio.extras import require
+
+require("prometheus_client", extra="prometheus", needed_by=__name__)
+
+from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
+from prometheus_client.core import (  # noqa: E402
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector  # noqa: E402
 
-from wsao_trio.latency import BUCKETS
+from wsao_trio.latency import BUCKETS  # noqa: E402
 
 if TYPE_CHECKING:
     from wsao_trio.orchestrator import Orchestrator
@@ -49,6 +57,27 @@ class OrchestratorCollector(Collector):
         yield from self._counters()
         yield from self._gauges()
         yield self._latency()
+        yield from self._store()
+
+    def _store(self) -> Iterator[Metric]:
+        store = self._orch.backplane.health()
+        if store.get("kind") != "redis":
+            return
+        yield GaugeMetricFamily(
+            f"{PREFIX}_redis_available", "1 while Redis answers.", float(store["available"])
+        )
+        yield _counter("redis_calls", "Redis round trips.", store["calls"])
+        yield _counter(
+            "redis_round_trip_seconds",
+            "Time spent in Redis round trips.",
+            store["round_trip_seconds"],
+        )
+        yield _counter("redis_retries", "Redis calls retried after a failure.", store["retries"])
+        yield _counter("redis_outages", "Times Redis became unreachable.", store["outages"])
+        yield _counter("redis_reconnects", "Times Redis answered again.", store["reconnects"])
+        yield _counter("redis_gap_fills", "Event gaps filled from the stream.", store["gap_fills"])
+        yield _counter("node_lost_runs", "Runs of dead nodes ended here.", store["node_lost_runs"])
+        yield GaugeMetricFamily(f"{PREFIX}_nodes", "Live processes.", len(store["nodes"]))
 
     def _counters(self) -> Iterator[Metric]:
         stats = self._orch.stats

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wsao_trio.backplane import MemoryBackplane
+from wsao_trio.backplane import Backplane
 from wsao_trio.context import ExecutionContext
 from wsao_trio.errors import RunFinished
 from wsao_trio.eventlog import EventDraft
@@ -23,12 +23,14 @@ class Notifier:
     """Emits the events of one run, in order, and refuses anything after its end."""
 
     def __init__(
-        self, context: ExecutionContext, backplane: MemoryBackplane, stats: OrchestratorStats
+        self, context: ExecutionContext, backplane: Backplane, stats: OrchestratorStats
     ) -> None:
         self.context = context
         self._backplane = backplane
         self._stats = stats
         self.finished = False
+        self.terminating = False
+        self.started = False
         self.last_event: Event | None = None
 
     async def emit(self, event_type: str, payload: Mapping[str, Any]) -> Event:
@@ -38,27 +40,40 @@ class Notifier:
         """
         if event_type in TERMINAL_EVENTS or event_type == "agent_started":
             raise ValueError(f"{event_type} is emitted only by the orchestrator")
-        return self._publish(event_type, payload)
+        return await self._publish(event_type, payload)
 
-    def emit_started(self) -> Event:
+    async def emit_started(self) -> Event:
         """Emit ``agent_started``, the first event of every run (orchestrator only)."""
         ctx = self.context
-        return self._publish(
+        self.started = True
+        return await self._publish(
             "agent_started", {"message_id": ctx.message_id, "message": ctx.message}
         )
 
-    def emit_terminal(self, event_type: str, payload: Mapping[str, Any]) -> Event:
-        """Emit the run's one terminal event (orchestrator only)."""
+    async def emit_terminal(self, event_type: str, payload: Mapping[str, Any]) -> Event:
+        """Emit the run's one terminal event (orchestrator only).
+
+        The run counts as finished from this call on: nothing of it may follow, even
+        while the store is still taking the terminal event.
+        """
         if event_type not in TERMINAL_EVENTS:
             raise ValueError(f"{event_type} is not a terminal event")
-        event = self._publish(event_type, payload)
+        self._check_open(event_type)
+        self.terminating = True
+        event = await self._publish(event_type, payload, terminal=True)
         self.finished = True
         return event
 
-    def _publish(self, event_type: str, payload: Mapping[str, Any]) -> Event:
-        if self.finished:
+    def _check_open(self, event_type: str) -> None:
+        if self.finished or self.terminating:
             self._stats.after_terminal_drops += 1
             raise RunFinished(f"run {self.context.run_id} has ended; {event_type} refused")
+
+    async def _publish(
+        self, event_type: str, payload: Mapping[str, Any], terminal: bool = False
+    ) -> Event:
+        if not terminal:
+            self._check_open(event_type)
         ctx = self.context
         draft = EventDraft(
             type=event_type,
@@ -67,7 +82,7 @@ class Notifier:
             agent_type=ctx.agent_type,
             payload=payload,
         )
-        event = self._backplane.publish(ctx.user_id, draft)
+        event = await self._backplane.publish(ctx.user_id, draft)
         self._stats.events_emitted[event_type] += 1
         self.last_event = event
         return event

@@ -19,7 +19,7 @@ import attrs
 import trio
 
 from wsao_trio.agents import AgentRegistry
-from wsao_trio.backplane import MemoryBackplane
+from wsao_trio.backplane import Backplane, make_backplane
 from wsao_trio.config import Settings
 from wsao_trio.connections import ConnectionHub
 from wsao_trio.context import ExecutionContext, new_id
@@ -27,12 +27,14 @@ from wsao_trio.credentials import Credentials
 from wsao_trio.dedup import DedupTable
 from wsao_trio.dispatcher import ToolDispatcher
 from wsao_trio.errors import (
+    ConfigError,
     InvalidMessage,
     Overloaded,
     RateLimited,
     RunFinished,
     RunNotFound,
     ShuttingDown,
+    Unavailable,
 )
 from wsao_trio.health import build_health
 from wsao_trio.janitor import Janitor
@@ -65,17 +67,18 @@ class RunTicket:
 class Orchestrator:
     """Runs, events, delivery, dedup and cleanup for one process. See the module doc."""
 
-    def __init__(self, registry: AgentRegistry, settings: Settings) -> None:
+    def __init__(
+        self,
+        registry: AgentRegistry,
+        settings: Settings,
+        backplane: Backplane | None = None,
+    ) -> None:
+        check_default_agent(registry, settings)
         self.settings = settings
         self.registry = registry
         self.stats = OrchestratorStats()
         self.hub = ConnectionHub(settings.connection_buffer, self.stats, trio.current_time)
-        self.backplane = MemoryBackplane(
-            self.hub,
-            max_events=settings.retention_events,
-            max_age=settings.retention_seconds,
-            clock=time.time,
-        )
+        self.backplane: Backplane = backplane or make_backplane(self.hub, settings, self)
         self.supervisor = Supervisor(registry, _dispatcher(registry, settings))
         self._dedup: DedupTable[tuple[str, str]] = DedupTable(
             settings.dedup_window, trio.current_time
@@ -101,23 +104,46 @@ class Orchestrator:
     ) -> RunTicket:
         """Create and register a run, or return the existing one for a duplicate.
 
-        The one checkpoint comes first, then lookup, claim and registration without
-        yielding: N concurrent calls with one ``message_id`` create one run, and a
-        caller cancelled here leaves no unstarted run behind. Raises RateLimited or
-        InvalidMessage (unknown agent type).
+        Raises RateLimited, Overloaded, Unavailable or InvalidMessage (unknown agent).
         """
         await trio.lowlevel.checkpoint()
-        self._check_open()
+        self._check_open(message_id)
         existing = self._dedup.lookup(user_id, message_id)
         if existing is not None:
             return self._duplicate(user_id, message_id, existing)
         self._check_can_run(agent_type, user_id, message_id)
         ctx = self._new_context(agent_type, user_id, message, message_id, thread_id)
+        elsewhere = await self._claim(ctx)
+        if elsewhere is not None:
+            return self._duplicate(user_id, message_id, elsewhere)
         notifier = self._register(ctx)
         return RunTicket(ctx.run_id, ctx.thread_id, message_id, False, ctx, notifier)
 
+    async def _claim(self, ctx: ExecutionContext) -> tuple[str, str] | None:
+        """Claim the message here, then in the shared store (memory never yields).
+
+        Returns the (run id, thread id) of the run another process started for it.
+        """
+        ids = (ctx.run_id, ctx.thread_id)
+        self._dedup.claim(ctx.user_id, ctx.message_id, ids)
+        limit = self.settings.max_runs_per_user
+        try:
+            claim = await self.backplane.claim_run(
+                ctx.user_id, ctx.message_id, ids, limit, ctx.agent_type
+            )
+        except BaseException:
+            self._dedup.release(ctx.user_id, ctx.message_id)
+            raise
+        if claim.existing is not None:
+            self._dedup.release(ctx.user_id, ctx.message_id)
+            self._dedup.claim(ctx.user_id, ctx.message_id, claim.existing)
+            return claim.existing
+        if claim.limited:
+            self._dedup.release(ctx.user_id, ctx.message_id)
+            raise RateLimited(f"at most {limit} runs at once per user", ref=ctx.message_id)
+        return None
+
     def _register(self, ctx: ExecutionContext) -> Notifier:
-        self._dedup.claim(ctx.user_id, ctx.message_id, (ctx.run_id, ctx.thread_id))
         notifier = Notifier(ctx, self.backplane, self.stats)
         self._runs[ctx.run_id] = (ctx, notifier)
         self._user_runs.setdefault(ctx.user_id, set()).add(ctx.run_id)
@@ -129,11 +155,13 @@ class Orchestrator:
         ctx, notifier = self._runs.get(run_id, (None, None))
         return RunTicket(run_id, thread_id, message_id, True, ctx, notifier)
 
-    def _check_open(self) -> None:
+    def _check_open(self, message_id: str) -> None:
         if self._nursery is None:
             raise RuntimeError("the orchestrator is not open (use open_orchestrator)")
         if self.closing:
             raise ShuttingDown("the server is shutting down; no new runs are accepted")
+        if not self.backplane.available:
+            raise Unavailable("the event store is unreachable; try again shortly", ref=message_id)
 
     def _check_can_run(self, agent_type: str, user_id: str, message_id: str) -> None:
         if not self.registry.has_agent(agent_type):
@@ -165,15 +193,14 @@ class Orchestrator:
         if ticket.duplicate or ticket.context is None or ticket.notifier is None:
             return
         ctx, notifier = ticket.context, ticket.notifier
-        self._begin(ctx, notifier)
+        self._begin(ctx)
         assert self._nursery is not None
         self._nursery.start_soon(execute_run, ctx, notifier, self.supervisor, self._finish)
 
-    def _begin(self, ctx: ExecutionContext, notifier: Notifier) -> None:
+    def _begin(self, ctx: ExecutionContext) -> None:
         ctx.transition(RunState.RUNNING, trio.current_time())
         ctx.cancel_scope.deadline = trio.current_time() + self.settings.run_timeout
         self.stats.runs_started += 1
-        notifier.emit_started()
 
     async def accept(self, user_id: str, message: UserMessage) -> RunTicket:
         """Create (or find) the run for a ``user_message`` frame without starting it."""
@@ -188,11 +215,27 @@ class Orchestrator:
         self.start_execution(ticket)
         return ticket
 
-    def stop_run(self, user_id: str, run_id: str, reason: str = "user") -> None:
-        """Cancel a run of this user; RunNotFound if unknown, ended or another user's."""
+    async def stop_run(self, user_id: str, run_id: str, reason: str = "user") -> None:
+        """Cancel a run of this user wherever it runs.
+
+        RunNotFound if it is unknown, ended or another user's (alike, on every process).
+        """
         entry = self._runs.get(run_id)
-        if entry is None or entry[0].user_id != user_id or not self.cancel_run(entry[0], reason):
-            raise RunNotFound("no such run of yours is running", ref=run_id)
+        if entry is not None:
+            if entry[0].user_id == user_id and self.cancel_run(entry[0], reason):
+                return
+        elif await self.backplane.stop_elsewhere(user_id, run_id, reason):
+            return
+        raise RunNotFound("no such run of yours is running", ref=run_id)
+
+    def stop_requested(self, user_id: str, run_id: str, reason: str) -> bool:
+        """Stop a run of this process on another process's behalf (same rules)."""
+        ctx = self.get_run(run_id)
+        return ctx is not None and ctx.user_id == user_id and self.cancel_run(ctx, reason)
+
+    def run_users(self) -> list[str]:
+        """Users with a registered run in this process."""
+        return list(self._user_runs)
 
     def cancel_run(self, ctx: ExecutionContext, reason: str) -> bool:
         """Cancel any registered run for ``reason``; False if it has already ended.
@@ -205,7 +248,8 @@ class Orchestrator:
             return False
         if ctx.state is RunState.PENDING:
             ctx.cancel_reason = reason
-            self._finish(ctx, entry[1], cancelled(reason))
+            assert self._nursery is not None
+            self._nursery.start_soon(self._finish, ctx, entry[1], cancelled(reason))
             return True
         return ctx.request_cancel(reason)
 
@@ -223,19 +267,20 @@ class Orchestrator:
             context.request_cancel(COMPLETED_REASON)
             await context.done.wait()
         else:
-            self._begin(context, entry[1])
-            self._finish(context, entry[1], Outcome(RunState.COMPLETED, {"result": result}))
+            self._begin(context)
+            await entry[1].emit_started()
+            await self._finish(context, entry[1], Outcome(RunState.COMPLETED, {"result": result}))
 
-    def _finish(self, ctx: ExecutionContext, notifier: Notifier, outcome: Outcome) -> None:
+    async def _finish(self, ctx: ExecutionContext, notifier: Notifier, outcome: Outcome) -> None:
         if ctx.state.is_terminal:
             return
         now = trio.current_time()
-        if notifier.last_event is None:
-            notifier.emit_started()
         ctx.transition(outcome.state, now)
         payload = {**outcome.payload, "duration_ms": ctx.duration_ms(now)}
-        with suppress(RunFinished):
-            notifier.emit_terminal(TERMINAL_EVENT_FOR[outcome.state], payload)
+        with trio.CancelScope(shield=True), suppress(RunFinished):
+            if not notifier.started:
+                await notifier.emit_started()
+            await notifier.emit_terminal(TERMINAL_EVENT_FOR[outcome.state], payload)
         self._unregister(ctx)
         self.stats.runs_finished[outcome.state.value] += 1
         ctx.done.set()
@@ -247,6 +292,22 @@ class Orchestrator:
             runs.discard(ctx.run_id)
             if not runs:
                 del self._user_runs[ctx.user_id]
+
+    async def find_run(self, user_id: str, message_id: str) -> tuple[str, str] | None:
+        """``(run_id, thread_id)`` of the run this user's ``message_id`` started, if any.
+
+        On any process, and for ended runs too, within the dedup window: the AG-UI
+        endpoint names runs by the client's id (our ``message_id``) to join or stop them.
+        """
+        found = self._dedup.lookup(user_id, message_id)
+        return found or await self.backplane.find_claim(user_id, message_id)
+
+    async def run_is_live(self, user_id: str, run_id: str) -> bool:
+        """Whether the user's run is running here or on another process."""
+        ctx = self.get_run(run_id)
+        if ctx is not None:
+            return ctx.user_id == user_id
+        return await self.backplane.running_elsewhere(user_id, run_id)
 
     def get_run(self, run_id: str) -> ExecutionContext | None:
         """The registered (not yet ended) run with this id, if any."""
@@ -371,6 +432,22 @@ class Orchestrator:
         nursery.start_soon(self.loop_lag.run)
 
 
+def check_default_agent(registry: AgentRegistry, settings: Settings) -> None:
+    """Refuse a default agent that is not registered (ConfigError, a ValueError).
+
+    Without this check every ``user_message`` without ``agent_type`` would only get an
+    ``error`` frame, and a test waiting for its run would hang until its timeout.
+    """
+    if registry.has_agent(settings.default_agent):
+        return
+    known = ", ".join(repr(name) for name in registry.agent_types) or "none"
+    raise ConfigError(
+        f"the default agent {settings.default_agent!r} is not registered "
+        f"(registered agents: {known}); register it, or pass "
+        "Settings(default_agent=...) / set WSAO_DEFAULT_AGENT to one of them"
+    )
+
+
 def _dispatcher(registry: AgentRegistry, settings: Settings) -> ToolDispatcher:
     return ToolDispatcher(
         registry,
@@ -385,11 +462,15 @@ async def open_orchestrator(
 ) -> AsyncIterator[Orchestrator]:
     """Open an orchestrator holding its root nursery; close it on exit.
 
+    Raises :class:`~wsao_trio.errors.ConfigError` (a ``ValueError``) at once if
+    ``settings.default_agent`` is not registered in ``registry``.
+
     On exit every run ends with its terminal event (``agent_cancelled``, reason
     ``shutdown``, for those still running) and no task is left behind.
     """
     orch = Orchestrator(registry, settings or Settings())
     async with trio.open_nursery() as nursery:
+        await nursery.start(orch.backplane.run)
         orch._attach_nursery(nursery)
         try:
             yield orch

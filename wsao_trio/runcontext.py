@@ -14,6 +14,7 @@ import trio
 from wsao_trio.context import ExecutionContext
 from wsao_trio.dispatcher import ToolDispatcher
 from wsao_trio.notifier import Notifier
+from wsao_trio.tools import Tool
 
 
 class RunContext:
@@ -31,6 +32,11 @@ class RunContext:
         self.agent_type = context.agent_type
         self.message_id = context.message_id
         self.message = context.message
+
+    @property
+    def tools(self) -> list[Tool]:
+        """The tools this run may call (name, description, parameter schema), by name."""
+        return self._dispatcher.tools
 
     async def thinking(self, thought: str) -> None:
         """Show a reasoning step to the user (``agent_thinking``)."""

@@ -5,20 +5,21 @@ agent in a nursery inside the context's cancel scope (whose deadline is the run
 timeout), and maps whatever happened to one :class:`Outcome`. Whatever happens — the
 agent returns or raises, the user stops it, the timeout hits, stale cleanup or
 shutdown cancel it — the ``finally`` hands that outcome to ``finish``, which emits the
-single terminal event. Tools run inside the same scope, so their ``tool_completed``
-events are out before the terminal one.
+single terminal event (shielded: a cancelled run still says how it ended). Tools run
+inside the same scope, so their ``tool_completed`` events are out before the terminal one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
 import trio
 
 from wsao_trio.context import ExecutionContext
+from wsao_trio.errors import AgentFailure
 from wsao_trio.logsafety import shorten
 from wsao_trio.notifier import Notifier
 from wsao_trio.runstate import RunState
@@ -51,15 +52,29 @@ def cancelled(reason: str) -> Outcome:
     return Outcome(RunState.CANCELLED, {"reason": reason})
 
 
-def describe_exception(exc: BaseException) -> str:
-    """A one-line description of the first real error inside (nested) exception groups."""
+def first_error(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups, or ``exc`` itself."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
+    return exc
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A one-line description of the first real error inside (nested) exception groups."""
+    exc = first_error(exc)
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-Finish = Callable[[ExecutionContext, Notifier, Outcome], None]
+def failure_of(exc: BaseException) -> Outcome:
+    """The outcome of an agent that raised: its own code for AgentFailure, else agent_failed."""
+    first = first_error(exc)
+    if isinstance(first, AgentFailure):
+        return failed(first.code, first.message)
+    return failed("agent_failed", describe_exception(exc))
+
+
+Finish = Callable[[ExecutionContext, Notifier, Outcome], Awaitable[None]]
 
 
 async def execute_run(
@@ -68,6 +83,7 @@ async def execute_run(
     """Run ``ctx`` to its end and always finish it with exactly one outcome."""
     outcome: Outcome | None = None
     try:
+        await notifier.emit_started()
         outcome = await _scoped(ctx, notifier, supervisor)
     except Exception as exc:  # the agent's failure, possibly inside an ExceptionGroup
         logger.warning(
@@ -77,11 +93,11 @@ async def execute_run(
             shorten(describe_exception(exc), 200),
             exc_info=exc,
         )
-        outcome = failed("agent_failed", describe_exception(exc))
+        outcome = failure_of(exc)
     finally:
         if outcome is None:  # cancelled from outside the run's own scope
             outcome = cancelled(ctx.cancel_reason or "shutdown")
-        finish(ctx, notifier, outcome)
+        await finish(ctx, notifier, outcome)
 
 
 async def _scoped(ctx: ExecutionContext, notifier: Notifier, supervisor: Supervisor) -> Outcome:

@@ -19,9 +19,11 @@ import trio
 
 from wsao_trio.connections import Connection, Outgoing, Preamble, outgoing_event
 from wsao_trio.credentials import Credentials
-from wsao_trio.errors import ClientError, RateLimited, Unauthorized
+from wsao_trio.errors import ClientError, RateLimited, Unauthorized, Unavailable
+from wsao_trio.eventlog import Replay
 from wsao_trio.protocol import (
     CLOSE_TOO_BIG,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHORIZED,
     Ack,
     Auth,
@@ -59,6 +61,16 @@ def frame_size(data: str | bytes) -> int:
     return 0
 
 
+def _replay(replay: Replay, last_seq: int) -> Preamble:
+    """The replay after ``last_seq``; after a gap, everything held is re-sent."""
+    events = tuple(outgoing_event(event) for event in replay.events)
+    if replay.gap is None:
+        return Preamble(events, rewind_to=last_seq)
+    gap = replay.gap
+    notice = replay_gap_frame(gap.requested_after, gap.oldest_available, gap.reason)
+    return Preamble((Outgoing(notice), *events), rewind_to=0)
+
+
 class ConnectionSession:
     """Serves one authenticated WebSocket of ``user_id`` against an orchestrator."""
 
@@ -93,43 +105,46 @@ class ConnectionSession:
         is that scope's deadline (moved by each valid ``auth`` frame), so no task waits
         for either: idle connections are what a server holds most of.
         """
-        conn = self._orch.hub.attach(self.user_id)
         try:
-            conn.push(Preamble(self._greeting(conn, last_seq, epoch)))
-            async with trio.open_nursery() as nursery:
-                self._scope = conn.cancel_scope = nursery.cancel_scope
-                self._arm_expiry()
-                nursery.start_soon(self._send_loop, conn, nursery.cancel_scope)
-                await self._receive_loop(conn)
-                nursery.cancel_scope.cancel()
-            if trio.current_time() >= nursery.cancel_scope.deadline:
-                conn.fail(CLOSE_UNAUTHORIZED, "token expired")
+            conn = await self._attach(last_seq, epoch)
+        except Unavailable as exc:
+            with contextlib.suppress(TransportClosed):
+                await self._transport.close(CLOSE_TRY_AGAIN_LATER, exc.message[:120])
+            return
+        try:
+            await self._serve_attached(conn)
         finally:
             self._orch.hub.detach(conn)
         await self._close(conn)
+
+    async def _serve_attached(self, conn: Connection) -> None:
+        async with trio.open_nursery() as nursery:
+            self._scope = conn.cancel_scope = nursery.cancel_scope
+            self._arm_expiry()
+            nursery.start_soon(self._send_loop, conn, nursery.cancel_scope)
+            await self._receive_loop(conn)
+            nursery.cancel_scope.cancel()
+        if trio.current_time() >= nursery.cancel_scope.deadline:
+            conn.fail(CLOSE_UNAUTHORIZED, "token expired")
 
     def _arm_expiry(self) -> None:
         if self._credentials is not None and self._scope is not None:
             remaining = max(0.0, self._credentials.remaining())
             self._scope.deadline = trio.current_time() + remaining
 
-    def _greeting(
-        self, conn: Connection, last_seq: int | None, epoch: str | None
-    ) -> tuple[Outgoing, ...]:
-        log = self._orch.backplane.log(self.user_id)
-        hello = connected_frame(conn.connection_id, self.user_id, log.epoch, log.last_seq)
-        replay = () if last_seq is None else self._replay(last_seq, epoch).items
-        return (Outgoing(hello), *replay)
+    async def _attach(self, last_seq: int | None, epoch: str | None) -> Connection:
+        """Attach to the hub and queue the greeting while the user's fan-out holds still."""
+        async with self._orch.backplane.view(self.user_id, last_seq, epoch) as view:
+            conn = self._orch.hub.attach(self.user_id)
+            hello = connected_frame(conn.connection_id, self.user_id, view.epoch, view.last_seq)
+            replay = () if view.replay is None else _replay(view.replay, last_seq or 0).items
+            conn.push(Preamble((Outgoing(hello), *replay)))
+        return conn
 
-    def _replay(self, last_seq: int, epoch: str | None) -> Preamble:
-        """The replay after ``last_seq``; after a gap, everything held is re-sent."""
-        replay = self._orch.backplane.replay(self.user_id, last_seq, epoch)
-        events = tuple(outgoing_event(event) for event in replay.events)
-        if replay.gap is None:
-            return Preamble(events, rewind_to=last_seq)
-        gap = replay.gap
-        notice = replay_gap_frame(gap.requested_after, gap.oldest_available, gap.reason)
-        return Preamble((Outgoing(notice), *events), rewind_to=0)
+    async def _resume(self, conn: Connection, last_seq: int, epoch: str | None) -> None:
+        async with self._orch.backplane.view(self.user_id, last_seq, epoch) as view:
+            assert view.replay is not None
+            conn.push(_replay(view.replay, last_seq))
 
     async def _send_loop(self, conn: Connection, scope: trio.CancelScope) -> None:
         with contextlib.suppress(TransportClosed):
@@ -174,11 +189,11 @@ class ConnectionSession:
             conn.push(Outgoing(accepted))  # before agent_started, so clients see it first
             self._orch.start_execution(ticket)
         if isinstance(frame, StopAgent):
-            self._orch.stop_run(self.user_id, frame.run_id)
+            await self._orch.stop_run(self.user_id, frame.run_id)
         elif isinstance(frame, Ack):
-            self._orch.backplane.ack(self.user_id, frame.seq)
+            await self._orch.backplane.ack(self.user_id, frame.seq)
         elif isinstance(frame, Resume):
-            conn.push(self._replay(frame.last_seq, frame.epoch))
+            await self._resume(conn, frame.last_seq, frame.epoch)
         elif isinstance(frame, Ping):
             return pong_frame(frame.id)
         elif isinstance(frame, Auth):

@@ -16,8 +16,8 @@ import json
 import math
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import trio
@@ -133,6 +133,8 @@ class MemoryClient(FrameCollector):
         self.transport = transport
         self.user_id = user_id
         self.connected: dict[str, Any] = {}
+        #: what the harness is waiting for, named in its timeout errors
+        self.waiting_for = "the 'connected' frame"
 
     async def next_text(self) -> str:
         """The next raw frame from the server."""
@@ -175,15 +177,57 @@ class OrchestratorHarness:
     async def run_message(
         self, user_id: str, text: str, *, agent_type: str | None = None, timeout: float = 30
     ) -> list[dict[str, Any]]:
-        """Send one message on a fresh connection; return its run's events to the end."""
-        with trio.fail_after(timeout):
+        """Send one message on a fresh connection; return its run's events to the end.
+
+        Raises :class:`RunRefused` at once if the server answers with an ``error`` frame
+        instead of ``run_accepted``, and ``trio.TooSlowError`` naming what it waited for
+        (and the last frames seen) if ``timeout`` seconds pass first.
+        """
+        client: MemoryClient | None = None
+        with _explained_timeout(timeout, lambda: _progress(client, user_id)):
             client = await self.connect(user_id)
             fields = {"agent_type": agent_type} if agent_type else {}
-            client.send_message(text, **fields)
-            accepted = await client.receive_type("run_accepted")
+            message_id = client.send_message(text, **fields)
+            client.waiting_for = f"run_accepted for message {message_id!r}"
+            accepted = await _accepted(client, message_id)
+            client.waiting_for = f"the terminal event of run {accepted['run_id']!r}"
             events = await client.collect_run(accepted["run_id"])
             client.transport.client_disconnect()
             return events
+
+
+class RunRefused(Exception):
+    """The server answered a message with an ``error`` frame (kept in ``frame``)."""
+
+    def __init__(self, frame: dict[str, Any]) -> None:
+        super().__init__(f"the server refused the message: {frame.get('code')}: {frame}")
+        self.frame = frame
+
+
+async def _accepted(client: MemoryClient, message_id: str) -> dict[str, Any]:
+    while True:
+        obj = await client.receive()
+        if obj["type"] == "run_accepted" and obj.get("message_id") == message_id:
+            return obj
+        if obj["type"] == "error" and obj.get("ref") in (message_id, None):
+            raise RunRefused(obj)
+
+
+def _progress(client: MemoryClient | None, user_id: str) -> str:
+    if client is None:
+        return f"the 'connected' frame of a new connection of {user_id!r}; nothing arrived"
+    recent = [obj.get("type") for obj in client.seen[-5:]]
+    return f"{client.waiting_for}; the last frames seen were {recent}"
+
+
+@contextmanager
+def _explained_timeout(timeout: float, what: Callable[[], str]) -> Iterator[None]:
+    """``trio.fail_after(timeout)`` whose TooSlowError says what was awaited."""
+    try:
+        with trio.fail_after(timeout):
+            yield
+    except trio.TooSlowError:
+        raise trio.TooSlowError(f"waited {timeout:g} s for {what()}") from None
 
 
 @asynccontextmanager

@@ -1,31 +1,49 @@
-"""The ``assistant`` agent: rule-based reasoning in visible steps, with real tools.
+"""The ``assistant`` agent: rule-based answers in visible steps, with real tools.
 
 No language model and no external service: the agent reads the question, says what it
 is doing in ``agent_thinking`` lines, picks tools with a few rules and answers from
 their results::
 
-    "convert 5 km to miles", "10 km in miles", "how many feet in 3 m"  → convert_units
-    an arithmetic expression ("What is 17 * 23 + 4?", "sqrt(2) * 3")    → calculator
-    "time", "date", "day", "today" (+ an IANA zone such as Europe/Paris) → datetime
-    "docs", "wsao", "how …", or nothing else recognised                  → search_docs
+    "convert 5 km to miles", "how many miles is a marathon"          → convert_units
+    "What is 17 * 23 + 4?", "square root of 2", "15% of 80", "2^10"  → calculator
+    "what time is it in Tokyo", "what day is it in Europe/Paris"     → datetime
+    "how do I stop a run?", anything about wsao / the docs           → search_docs
+    "hello", "what can you do", "tell me a joke", "weather in Paris" → said directly
 
-A failed tool (``ToolFailed``) is explained in the answer instead of ending the run.
-The answer is streamed as a few ``agent_message_delta`` chunks and returned as
-``{"answer": text}``. Questions containing "slowly" or "long" first think in many
-one-second steps (about 20 s), so a demo or a test can press Stop mid-run.
+Small talk is answered without a tool, and honestly: the assistant says it runs
+offline (no weather, no general knowledge). Documentation is quoted only when it
+matches the question, as prose (:mod:`app.agents.phrasing`). A failed tool
+(``ToolFailed``) is explained in the answer instead of ending the run. The answer is
+streamed as a few ``agent_message_delta`` chunks and returned as ``{"answer": text}``.
+Questions containing "slowly" or "long" first think in many one-second steps (about
+20 s), so a demo or a test can press Stop mid-run.
+
+Only the first :data:`MAX_SCAN_CHARS` characters are read, and every pattern is
+linear (no backtracking on digits or whitespace), so no question can stall the loop.
 """
 
 from __future__ import annotations
 
 import ast
+import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
+from app.agents.mathwords import find_worded_math, operator_words_to_symbols
+from app.agents.phrasing import describe_failure, describe_result
+from app.agents.places import Place, find_place, place_index
+from app.agents.smalltalk import (
+    NO_WEATHER,
+    is_about_question,
+    is_weather_question,
+    small_talk,
+)
+from app.agents.steps import NUMBER, UNIT, ToolStep
 from app.tools.calculator import CONSTANTS, FUNCTIONS
 from app.tools.units import canonical_unit
 from wsao_trio.errors import ToolFailed
@@ -33,18 +51,25 @@ from wsao_trio.errors import ToolFailed
 if TYPE_CHECKING:
     from wsao_trio.runcontext import RunContext
 
-# The lookbehind keeps a match from starting inside a run of digits and the possessive
-# quantifiers never give digits back: "1" * 60000 took 126 s (each of 60,000 start
-# positions re-scanned the rest of the run); it now takes one linear pass.
-_NUMBER = r"(?<![\d.])[-+]?\d++(?:\.\d++)?+"
-_UNIT = r"°?[A-Za-z]+"
 _CONVERT = re.compile(
-    rf"(?P<value>{_NUMBER})\s*(?P<from>{_UNIT})\s+(?:to|in|into|as)\s+(?P<to>{_UNIT})",
+    rf"(?P<value>{NUMBER})\s*+(?P<from>{UNIT})\s++(?:to|in|into|as)\s++(?P<to>{UNIT})",
     re.IGNORECASE,
 )
 _HOW_MANY = re.compile(
-    rf"how\s+many\s+(?P<to>{_UNIT})\s+(?:are\s+|is\s+)?(?:there\s+)?in\s+"
-    rf"(?P<value>{_NUMBER})\s*(?P<from>{_UNIT})",
+    rf"how\s++many\s++(?P<to>{UNIT})\s++(?:are\s++|is\s++)?(?:there\s++)?in\s++"
+    rf"(?P<value>{NUMBER})\s*+(?P<from>{UNIT})",
+    re.IGNORECASE,
+)
+NAMED_DISTANCES: Mapping[str, tuple[float, str]] = MappingProxyType(
+    {"marathon": (42.195, "km"), "half marathon": (21.0975, "km"), "mile": (1, "mi")}
+)
+_THING = r"(?P<thing>half[\s-]marathon|marathon|[A-Za-z]++)"
+_HOW_MANY_IN_A = re.compile(
+    rf"how\s++(?:many|much|far)\s++(?P<to>{UNIT})\s++(?:is|are|in)\s++(?:a|an|one)\s++{_THING}",
+    re.IGNORECASE,
+)
+_HOW_LONG_IS_A = re.compile(
+    rf"how\s++(?:long|far)\s++is\s++(?:a|an|one)\s++{_THING}\s++in\s++(?P<to>{UNIT})",
     re.IGNORECASE,
 )
 _NAMES = "|".join(sorted((*FUNCTIONS, *CONSTANTS), key=len, reverse=True))
@@ -53,18 +78,11 @@ _MATH_RUN = re.compile(rf"{_MATH_TOKEN}(?:\s*{_MATH_TOKEN})*")
 _TIME_WORDS = re.compile(r"\b(?:time|date|day|today|weekday|clock)\b", re.IGNORECASE)
 _ZONE = re.compile(r"\b(?:[A-Z][A-Za-z_]+(?:/[A-Z][A-Za-z_+-]+){1,2}|UTC|GMT)\b")
 _DOCS_WORDS = re.compile(r"\b(?:docs?|documentation|wsao\w*|orchestrator)\b", re.IGNORECASE)
-_SLOW_WORDS = re.compile(r"\b(?:slowly|long)\b", re.IGNORECASE)
+_SLOW_WORDS = re.compile(
+    r"\b(?:slowly|think\s++(?:long|hard)|take\s++your\s++time)\b", re.IGNORECASE
+)
 MAX_SCAN_CHARS = 2000
 _SYMBOLS = MappingProxyType({"\u00d7": "*", "\u00f7": "/", "^": "**", "\u2212": "-"})
-
-
-@attrs.frozen
-class ToolStep:
-    """One planned tool call and the visible reason for it."""
-
-    tool: str
-    arguments: Mapping[str, Any]
-    reason: str
 
 
 def find_conversion(text: str) -> tuple[ToolStep, str] | None:
@@ -83,6 +101,25 @@ def find_conversion(text: str) -> tuple[ToolStep, str] | None:
                 f"This is a unit conversion: {match['value']} {source} → {target}.",
             )
             return step, text[: match.start()] + " " + text[match.end() :]
+    return find_named_conversion(text)
+
+
+def find_named_conversion(text: str) -> tuple[ToolStep, str] | None:
+    """A step for "how many miles is a marathon" / "how long is a mile in km"."""
+    for pattern in (_HOW_MANY_IN_A, _HOW_LONG_IS_A):
+        match = pattern.search(text)
+        if match is None:
+            continue
+        thing = " ".join(match["thing"].lower().replace("-", " ").split())
+        try:
+            value, source = NAMED_DISTANCES.get(thing) or (1, canonical_unit(thing))
+            target = canonical_unit(match["to"])
+        except ValueError:
+            continue
+        label = f"A {thing}" if thing in NAMED_DISTANCES else f"One {thing}"
+        reason = f"{label} is {value} {source}; converting that to {target}."
+        arguments = {"value": value, "from": source, "to": target}
+        return ToolStep("convert_units", arguments, reason, label), text[match.end() :]
     return None
 
 
@@ -90,11 +127,12 @@ def find_expression(text: str) -> tuple[ToolStep, str] | None:
     """A ``calculator`` step for the longest arithmetic expression in ``text``."""
     for symbol, replacement in _SYMBOLS.items():
         text = text.replace(symbol, replacement)
+    text = operator_words_to_symbols(text)
     candidates = [m for m in _MATH_RUN.finditer(text) if _is_calculation(_trim(m[0]))]
     if not candidates:
         return None
     match = max(candidates, key=lambda m: len(_trim(m[0])))
-    expression = _trim(match[0])
+    expression = " ".join(_trim(match[0]).split())
     step = ToolStep(
         "calculator",
         {"expression": expression},
@@ -122,87 +160,42 @@ def _is_calculation(candidate: str) -> bool:
     return any(isinstance(node, ast.BinOp | ast.Call) for node in ast.walk(tree))
 
 
-def find_time_question(text: str) -> ToolStep | None:
-    """A ``datetime`` step when ``text`` asks for the time, date or day."""
-    if not _TIME_WORDS.search(text):
+def find_time_question(text: str, places: Mapping[str, str]) -> ToolStep | None:
+    """A ``datetime`` step when ``text`` asks for the time, date or day (or the weather)."""
+    weather = is_weather_question(text)
+    if not _TIME_WORDS.search(text) and not weather:
         return None
     zone = _ZONE.search(text)
+    place = None if zone else find_place(text, places)
+    if weather and place is None:
+        return None  # the weather somewhere unknown: small talk says what it can do
+    if place is not None:
+        reason = f"{place.name} is in the {place.zone} time zone; checking the clock there."
+        return ToolStep("datetime", {"timezone": place.zone}, reason, place.name)
     arguments = {"timezone": zone[0]} if zone else {}
-    where = f" in {zone[0]}" if zone else " (UTC, since no time zone was named)"
+    where = f" in {zone[0]}" if zone else " (UTC, since no place was named)"
     return ToolStep("datetime", arguments, f"You asked about the date or time; checking{where}.")
 
 
-def plan(text: str) -> tuple[ToolStep, ...]:
-    """The tool calls that answer ``text``, in the order they will run."""
+def plan(text: str, places: Mapping[str, str] | None = None) -> tuple[ToolStep, ...]:
+    """The tool calls that answer ``text``, in the order they will run.
+
+    No steps means small talk (:func:`app.agents.smalltalk.small_talk` answers). The
+    docs are searched when the question is about them, or when nothing else fits.
+    """
     steps: list[ToolStep] = []
-    for finder in (find_conversion, find_expression):
+    for finder in (find_conversion, find_worded_math, find_expression):
         found = finder(text)
         if found is not None:
             steps.append(found[0])
             text = found[1]
-    time_step = find_time_question(text)
-    if time_step is not None:
-        steps.append(time_step)
-    if not steps or _DOCS_WORDS.search(text):
+    time_step = find_time_question(text, place_index() if places is None else places)
+    steps += [time_step] if time_step is not None else []
+    about_docs = _DOCS_WORDS.search(text) is not None and not is_about_question(text)
+    if about_docs or not (steps or small_talk(text) is not None):
         reason = "Let me look this up in the project's documentation."
         steps.append(ToolStep("search_docs", {"query": text.strip()}, reason))
     return tuple(steps)
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.10g}" if 1e-4 <= abs(value) < 1e15 else f"{value:.6g}"
-    return str(value)
-
-
-def _say_calculator(step: ToolStep, result: Any) -> str:
-    return f"{step.arguments['expression']} = {_number(result)}"
-
-
-def _say_datetime(step: ToolStep, result: Any) -> str:
-    return (
-        f"It is {result['weekday']}, {result['date']}, {result['time']} "
-        f"in {result['timezone']} (ISO 8601: {result['iso']})."
-    )
-
-
-def _say_units(step: ToolStep, result: Any) -> str:
-    converted = round(result["result"], 6)
-    return f"{_number(result['value'])} {result['from']} = {_number(converted)} {result['to']}"
-
-
-def _say_docs(step: ToolStep, result: Any) -> str:
-    hits = result["results"]
-    if not hits:
-        return (
-            "I found nothing about that in the docs. I can do arithmetic (try "
-            "'What is 17 * 23 + 4?'), convert units ('10 km in miles') and tell the time."
-        )
-    lines = [f"- {hit['file']}: {hit['snippet']}" for hit in hits]
-    return "Here is what the docs say:\n" + "\n".join(lines)
-
-
-_SAY: Mapping[str, Callable[[ToolStep, Any], str]] = MappingProxyType(
-    {
-        "calculator": _say_calculator,
-        "datetime": _say_datetime,
-        "convert_units": _say_units,
-        "search_docs": _say_docs,
-    }
-)
-
-
-def describe_result(step: ToolStep, result: Any) -> str:
-    """One sentence of the answer for a successful tool ``result``."""
-    return _SAY[step.tool](step, result)
-
-
-def describe_failure(step: ToolStep, error: ToolFailed) -> str:
-    """One sentence of the answer explaining that ``step``'s tool failed."""
-    reason = re.sub(r"^\w+(?:Error|Exception): ", "", error.error)
-    return f"I couldn't get an answer from the {step.tool} tool: {reason}."
 
 
 def chunks(text: str, parts: int = 4) -> list[str]:
@@ -219,27 +212,25 @@ class AssistantAgent:
     Attributes:
         slow_steps: how many thinking steps the slow mode takes.
         slow_step_seconds: the pause after each slow step.
+        places: place names → IANA zones (read from the tz database once, at start-up).
     """
 
     slow_steps: int = 20
     slow_step_seconds: float = 1.0
+    places: Mapping[str, str] = attrs.field(factory=place_index, repr=False)
 
     async def run(self, run: RunContext) -> Any:
-        """Think, call the planned tools, stream the answer and return it.
-
-        Only the first :data:`MAX_SCAN_CHARS` characters are read: a question is short,
-        and every rule's cost then has a fixed bound whatever a client sends.
-        """
+        """Think, call the planned tools (or answer small talk), stream the answer."""
         text = run.message.strip()[:MAX_SCAN_CHARS]
         await run.thinking(f"Reading the question: {text[:200]!r}")
         if _SLOW_WORDS.search(text):
             await self._think_slowly(run)
-        steps = plan(text)
-        names = ", ".join(step.tool for step in steps)
-        await run.thinking(f"Plan: {len(steps)} tool call(s) — {names}.")
-        sentences = [await _perform(run, step) for step in steps]
-        await run.thinking("Putting the answer together.")
-        answer = "\n\n".join(sentences)
+        steps = plan(text, self.places)
+        if steps:
+            answer = await _answer_with_tools(run, text, steps)
+        else:
+            await run.thinking("No tool needed for this one; I'll answer directly.")
+            answer = small_talk(text, random.Random(run.run_id)) or ""
         for piece in chunks(answer):
             await run.delta(piece)
         return {"answer": answer}
@@ -251,6 +242,16 @@ class AssistantAgent:
             await run.thinking(f"Still thinking… (step {step} of {self.slow_steps})")
 
 
+async def _answer_with_tools(run: RunContext, text: str, steps: tuple[ToolStep, ...]) -> str:
+    names = ", ".join(step.tool for step in steps)
+    await run.thinking(f"Plan: {len(steps)} tool call(s) — {names}.")
+    sentences = [await _perform(run, step) for step in steps]
+    if is_weather_question(text):
+        sentences.insert(0, NO_WEATHER + " Here is the local time instead:")
+    await run.thinking("Putting the answer together.")
+    return "\n\n".join(sentences)
+
+
 async def _perform(run: RunContext, step: ToolStep) -> str:
     await run.thinking(step.reason)
     try:
@@ -259,3 +260,6 @@ async def _perform(run: RunContext, step: ToolStep) -> str:
         await run.thinking(f"The {step.tool} tool failed ({error.error}); I'll say so.")
         return describe_failure(step, error)
     return describe_result(step, result)
+
+
+__all__ = ["AssistantAgent", "Place", "ToolStep", "chunks", "plan"]

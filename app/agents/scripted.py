@@ -7,6 +7,7 @@ offers")::
     tools=N      calls of the built-in echo tool     (default 1)
     deltas=N     agent_message_delta events          (default 0)
     delay_ms=N   pause after each step               (default 0)
+    tool_ms=N    how long each echo call takes       (default 0; an extension)
     fail=1       after the other steps, raise ScriptedFailure → agent_error agent_failed
 
 Steps run in that order: thoughts, tool calls, deltas. Every pause is a ``trio.sleep``,
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 MAX_COUNT = 1000
 MAX_DELAY_MS = 60_000
-KEYS = frozenset({"thoughts", "tools", "deltas", "delay_ms", "fail"})
+KEYS = frozenset({"thoughts", "tools", "deltas", "delay_ms", "tool_ms", "fail"})
 
 
 class ScriptedFailure(Exception):
@@ -40,6 +41,7 @@ class Script:
     tools: int = 1
     deltas: int = 0
     delay_ms: int = 0
+    tool_ms: int = 0
     fail: bool = False
 
 
@@ -66,7 +68,7 @@ def _parse_value(key: str, raw: str) -> int:
     if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(MAX_DELAY_MS)):
         raise ValueError(f"script value {key}={raw!r} is not a whole number")
     value = int(raw)
-    limit = {"delay_ms": MAX_DELAY_MS, "fail": 1}.get(key, MAX_COUNT)
+    limit = {"delay_ms": MAX_DELAY_MS, "tool_ms": MAX_DELAY_MS, "fail": 1}.get(key, MAX_COUNT)
     if value > limit:
         raise ValueError(f"script value {key}={value} is over its limit {limit}")
     return value
@@ -82,7 +84,10 @@ class ScriptedAgent:
             await run.thinking(f"scripted thought {i} of {script.thoughts}")
             await _pause(script)
         for i in range(1, script.tools + 1):
-            await run.call_tool("echo", {"index": i, "text": f"scripted call {i}"})
+            arguments = {"index": i, "text": f"scripted call {i}"}
+            if script.tool_ms:
+                arguments["sleep_ms"] = script.tool_ms
+            await run.call_tool("echo", arguments)
             await _pause(script)
         for i in range(1, script.deltas + 1):
             await run.delta(f"chunk {i} ")

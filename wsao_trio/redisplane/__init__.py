@@ -1,0 +1,9 @@
+"""The Redis backplane: one service across processes (contract v1.1).
+
+Importing this package needs the ``redis`` extra (coredis). See
+:class:`wsao_trio.redisplane.backplane.RedisBackplane` and ``docs/scaling.md``.
+"""
+
+from wsao_trio.extras import require
+
+require("coredis", extra="redis", needed_by=__name__)

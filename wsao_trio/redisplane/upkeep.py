@@ -1,0 +1,209 @@
+"""The Redis backplane's background work for one process.
+
+- the subscription to this node's channel (events for its users, stop requests);
+- every ``node_timeout / 3``: renew the lease, refresh presence and the TTLs of
+  connected users' logs, fill from the stream any tail a lost pub/sub message left,
+  drop feeds of users no longer connected here, learn which users other nodes hold;
+- every ``node_timeout / 2``: find nodes whose lease expired and end their runs
+  (``node_lost``); ``SREM`` on the node set makes exactly one survivor do it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import trio
+from coredis.tokens import PureToken
+
+from wsao_trio.errors import Unavailable
+from wsao_trio.eventlog import EventDraft
+from wsao_trio.redisplane.cursor import Cursor
+from wsao_trio.redisplane.store import FAILURES
+from wsao_trio.redisplane.wire import FanoutEvent, StopRequest, parse_message
+
+if TYPE_CHECKING:
+    from wsao_trio.redisplane.backplane import RedisBackplane
+
+logger = logging.getLogger(__name__)
+NODE_LOST = "node_lost"
+NODE_LOST_MESSAGE = "the server running this went away; please send your message again"
+
+
+class Upkeep:
+    """Runs the subscription and the periodic tasks of one :class:`RedisBackplane`."""
+
+    def __init__(self, plane: RedisBackplane) -> None:
+        self.plane = plane
+        self.store = plane.store
+        self.keys = plane.keys
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Subscribe and take the lease, report started, then loop until cancelled."""
+        await self.store.call(self.renew_lease)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.subscribe)
+            nursery.start_soon(self.plane.publisher.run)
+            timeout = self.plane.settings.node_timeout
+            nursery.start_soon(self._every, timeout / 4, self.keep_alive)
+            nursery.start_soon(self._every, timeout / 3, self.refresh)
+            nursery.start_soon(self._every, timeout / 2, self.reap)
+            task_status.started()
+
+    async def _every(self, interval: float, step: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await trio.sleep(interval)
+            try:
+                await step()
+            except (Unavailable, *FAILURES) as exc:
+                logger.warning("redis upkeep step failed: %s", exc)
+                self.store.available = False
+
+    async def subscribe(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Read this node's channel for the process's lifetime (coredis reconnects)."""
+        channel = self.keys.channel(self.plane.node)
+        client = self.store.client
+        try:
+            async with client.pubsub(channels=[channel], ignore_subscribe_messages=True) as ps:
+                task_status.started()
+                async for message in ps:
+                    await self.handle(str(message["data"]))
+        except* anyio.ClosedResourceError:
+            pass  # coredis unsubscribes on a connection that cancellation already closed
+
+    async def handle(self, data: str) -> None:
+        """Deliver an event or honour a stop request."""
+        message = parse_message(data)
+        if isinstance(message, FanoutEvent):
+            await self.plane.feeds.arrive(message)
+        elif isinstance(message, StopRequest) and self.plane.host is not None:
+            self.plane.host.stop_requested(message.user_id, message.run_id, message.reason)
+
+    async def renew_lease(self) -> None:
+        """Keep this node alive in Redis for another ``node_timeout``."""
+        ttl_ms = int(self.plane.settings.node_timeout * 1000)
+        client = self.store.client
+        await client.set(self.keys.lease(self.plane.node), "1", px=ttl_ms)
+        await client.sadd(self.keys.nodes, [self.plane.node])
+
+    async def keep_alive(self) -> None:
+        """Probe Redis (health) and renew the lease, on its own short loop."""
+        if await self.store.probe():
+            await self.store.call(self.renew_lease)
+
+    async def refresh(self) -> None:
+        """Presence, tail fills, idle feeds, remote presence: a few pipelined round trips."""
+        if not self.store.available:
+            return
+        feeds = self.plane.feeds.feeds
+        idle = [u for u, f in feeds.items() if not self.plane.hub.is_connected(u)]
+        for user_id in idle:
+            if not feeds[user_id].lock.locked():
+                del feeds[user_id]
+        await self.store.pipelined([self._forget(u) for u in idle])
+        connected = [u for u in feeds if self.plane.hub.is_connected(u)]
+        stored = await self.store.pipelined([self._touch(u) for u in connected])
+        for user_id, (epoch, last) in zip(connected, stored, strict=True):
+            await self._catch_up(user_id, epoch, last)
+        await self._learn_remote_presence()
+
+    def _forget(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
+        key, node = self.keys.presence(user_id), self.plane.node
+        return lambda pipe: pipe.hdel(key, [node])
+
+    def _touch(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
+        plane, keys = self.plane, self.keys
+        until = repr(plane.clock() + plane.presence_ttl)
+        args = [plane.node, until, str(int(plane.presence_ttl) + 1), str(plane.ttl)]
+        names = [keys.presence(user_id), keys.meta(user_id), keys.log(user_id)]
+        return lambda pipe: self.store.touch_user(keys=names, args=args, client=pipe)
+
+    async def _catch_up(self, user_id: str, epoch: str | None, last: str | None) -> None:
+        feed = self.plane.feeds.feeds.get(user_id)
+        if feed is None or feed.lock.locked():
+            return
+        async with feed.lock:
+            if epoch is None:  # Redis lost the log: the next attach starts a new epoch
+                self.plane.feeds.restart(feed)
+            elif last is not None:
+                await self.plane.feeds.catch_up(feed, Cursor(epoch, int(last)))
+
+    async def _learn_remote_presence(self) -> None:
+        plane = self.plane
+        users = set(plane.host.run_users()) if plane.host is not None else set()
+        absent = sorted(u for u in users if not plane.hub.is_connected(u))
+        keys = [self.keys.presence(u) for u in absent]
+        entries = await self.store.pipelined([partial(_hgetall, key) for key in keys])
+        now = plane.clock()
+        plane.present_remote = {
+            user_id
+            for user_id, held in zip(absent, entries, strict=True)
+            if any(node != plane.node and float(until) > now for node, until in held.items())
+        }
+
+    async def reap(self) -> None:
+        """End the runs of every node whose lease expired, one reaper per dead node.
+
+        The reaper holds a short lock; if it dies midway, another node takes over and
+        skips what was already ended (the publish script refuses events of a run its
+        node no longer owns). The dead node leaves the set only once all is ended.
+        """
+        client = self.store.client
+        nodes = await self.store.call(partial(client.smembers, self.keys.nodes))
+        alive = []
+        for node in sorted(nodes):
+            if await self.store.call(partial(client.exists, [self.keys.lease(node)])):
+                alive.append(node)
+            elif await self._take_reaper_lock(node):
+                await self.end_runs_of(node)
+                await self.store.call(partial(client.srem, self.keys.nodes, [node]))
+        self.plane.nodes_alive = alive
+
+    async def _take_reaper_lock(self, node: str) -> bool:
+        ttl_ms = int(self.plane.settings.node_timeout * 1000)
+        lock = partial(
+            self.store.client.set,
+            self.keys.reaper(node),
+            self.plane.node,
+            px=ttl_ms,
+            condition=PureToken.NX,
+        )
+        return bool(await self.store.call(lock))
+
+    async def end_runs_of(self, node: str) -> None:
+        """Close every open tool call and run of a dead node with ``node_lost``."""
+        client = self.store.client
+        runs = await self.store.call(lambda: client.hgetall(self.keys.node_runs(node)))
+        logger.warning("node %s is gone; ending its %d runs (node_lost)", node, len(runs))
+        self.plane.store.stats.reaped_nodes += 1
+        for run_id, owner in runs.items():
+            user_id, _, rest = owner.partition(" ")
+            thread_id, _, agent_type = rest.partition(" ")
+            await self._end_run(node, user_id, run_id, thread_id, agent_type or "unknown")
+        # No DEL of the whole hash: a run claimed after the snapshot above belongs to a
+        # node that is alive after all (its lease had lapsed); each ended run's terminal
+        # event removed its own field, and Redis drops the hash once it is empty.
+
+    async def _end_run(
+        self, node: str, user_id: str, run_id: str, thread_id: str, agent_type: str
+    ) -> None:
+        tools_key = self.keys.run_tools(run_id)
+        tools = await self.store.call(lambda: self.store.client.hgetall(tools_key))
+        error = {"code": NODE_LOST, "message": NODE_LOST_MESSAGE}
+        for call_id, name in tools.items():
+            payload = {"tool_call_id": call_id, "tool_name": name, "ok": False, "error": error}
+            payload["duration_ms"] = 0
+            draft = EventDraft("tool_completed", run_id, thread_id, agent_type, payload)
+            await self.plane.publish_as(node, user_id, draft)
+        ended = EventDraft("agent_error", run_id, thread_id, agent_type, error | {"duration_ms": 0})
+        if await self.plane.publish_as(node, user_id, ended):
+            self.plane.store.stats.node_lost_runs += 1
+
+
+def _hgetall(key: str, pipe: Any) -> Any:
+    return pipe.hgetall(key)

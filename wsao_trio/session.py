@@ -133,8 +133,16 @@ class ConnectionSession:
             self._scope.deadline = trio.current_time() + remaining
 
     async def _attach(self, last_seq: int | None, epoch: str | None) -> Connection:
-        """Attach to the hub and queue the greeting while the user's fan-out holds still."""
+        """Attach to the hub and queue the greeting while the user's fan-out holds still.
+
+        The connection caps are checked again right before the attach: opening a
+        view may wait (for Redis), and handshakes that passed the host's check
+        meanwhile must not all attach. Over a cap: Unavailable, so a 1013 close.
+        """
         async with self._orch.backplane.view(self.user_id, last_seq, epoch) as view:
+            refusal = self._orch.capacity_refusal(self.user_id)
+            if refusal is not None:
+                raise Unavailable(refusal)
             conn = self._orch.hub.attach(self.user_id)
             hello = connected_frame(conn.connection_id, self.user_id, view.epoch, view.last_seq)
             replay = () if view.replay is None else _replay(view.replay, last_seq or 0).items

@@ -20,9 +20,11 @@ from quart_trio import QuartTrio
 
 from app.agents import build_registry
 from app.compression import refuse_websocket_compression
+from app.protocol_close import close_on_protocol_errors
 from app.routes_api import add_api_routes
 from app.routes_ws import add_websocket_route
 from app.state import AppState
+from app.tcp_cycles import free_closed_connections
 from wsao_trio.agents import AgentRegistry
 from wsao_trio.config import Settings, load_settings
 from wsao_trio.errors import ConfigError
@@ -84,6 +86,8 @@ def create_app(
     """Build the service. Settings default to the ``WSAO_*`` environment."""
     settings = settings or load_settings()
     refuse_websocket_compression()
+    close_on_protocol_errors()
+    free_closed_connections()
     registry = registry or build_registry(DOCS_DIR, settings)
     if not registry.has_agent(settings.default_agent):
         known = ", ".join(registry.agent_types)

@@ -1,18 +1,25 @@
-"""``python -m stress load|bench``: the harness's command line.
+"""``python -m stress load|bench|scale|chaos|agui|idle|attack``: the harness's command line.
 
 ``load`` drives a running server (loopback only) in one of its modes and writes
 ``OUT.json`` and ``OUT.png``; ``bench`` starts the real app and the raw-push
-baseline one after another, loads both the same way and prints app/baseline ratios.
-The exit status is 1 when a run saw a violation, a duplicate or lost a critical event.
+baseline one after another, loads both the same way and prints app/baseline ratios;
+``idle`` measures the app's memory per idle connection; ``attack`` runs slowloris,
+compression bombs, pathological agent input and a connection flood against the app,
+each beside a bystander whose latency it bounds (``scale``, ``chaos`` and ``agui``:
+see their modules). The exit status is 1 when a run saw a violation, a duplicate or
+lost a critical event.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import trio
 
@@ -72,6 +79,15 @@ def _bench_args(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _hardening_commands(commands: Any) -> None:
+    """``idle`` (memory per idle connection) and ``attack`` (attacks beside a bystander)."""
+    from stress.attack_cmd import attack_args
+    from stress.idle import idle_args
+
+    idle_args(commands.add_parser("idle", help="server memory per idle connection"))
+    attack_args(commands.add_parser("attack", help="attacks beside a bystander"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m stress``."""
     parser = argparse.ArgumentParser(prog="python -m stress", description=__doc__)
@@ -94,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     agui.add_argument("--runs", type=int, default=20, help="measured runs (after one warm-up)")
     agui.add_argument("--deltas", type=int, default=1000, help="text deltas per run (max 1000)")
     agui.add_argument("--out", type=Path, default=None, help="results directory")
+    _hardening_commands(commands)
     return parser
 
 
@@ -119,26 +136,27 @@ def out_prefix(args: argparse.Namespace, default: str) -> Path:
     return RESULTS / f"{default}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+#: Each command's coroutine, imported only when it runs (``module``, ``function``).
+COMMANDS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "agui": ("stress.agui_bench", "run_agui_bench"),
+        "bench": ("stress.bench", "run_bench_command"),
+        "attack": ("stress.attack_cmd", "run_attack_command"),
+        "idle": ("stress.idle", "run_idle_command"),
+        "scale": ("stress.scale", "run_scale_command"),
+        "chaos": ("stress.scale", "run_chaos_command"),
+        "load": ("stress.modes", "run_load_command"),
+    }
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    module, name = COMMANDS[args.command]
+    command = getattr(importlib.import_module(module), name)
     try:
-        if args.command == "agui":
-            from stress.agui_bench import run_agui_bench
-
-            return trio.run(run_agui_bench, args)
-        if args.command == "bench":
-            from stress.bench import run_bench_command
-
-            return trio.run(run_bench_command, args)
-        if args.command in ("scale", "chaos"):
-            from stress.scale import run_chaos_command, run_scale_command
-
-            command = run_scale_command if args.command == "scale" else run_chaos_command
-            return trio.run(command, args)
-        from stress.modes import run_load_command
-
-        return trio.run(run_load_command, args)
+        return int(trio.run(command, args))
     except ValueError as exc:
         print(f"stress: {exc}", file=sys.stderr)
         return 2

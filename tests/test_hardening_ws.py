@@ -20,6 +20,7 @@ from app.agents import build_registry
 from app.server import DOCS_DIR
 from tests.conftest import SECRET, LiveServer
 from tests.invariants import check_run
+from tests.rawws import handshake
 from tests.wsclient import WsClient
 from wsao_trio.auth import mint_token
 from wsao_trio.testing import MemoryTransport, open_test_orchestrator
@@ -97,6 +98,34 @@ async def test_global_connection_cap_is_503(server_factory: Any) -> None:
     with trio.fail_after(10):
         async with server.connect("alice"), server.connect("bob"):
             assert await _rejected(f"{server.ws_url}?token={server.token('carol')}") == 503
+
+
+async def test_concurrent_handshakes_over_the_cap_all_get_503(server: LiveServer) -> None:
+    """30 handshakes of one user at once, cap 20: exactly 20 upgrades, 10 HTTP 503s.
+
+    The route hands the connection to the orchestrator with no checkpoint between
+    its capacity check and the hub's attach, so no handshake races past the cap
+    (which used to end in a 1013 close after the upgrade).
+    """
+    statuses: list[bytes] = []
+    done = trio.Event()
+
+    async def one() -> None:
+        stream, response = await handshake(server.http_url, server.token("alice"))
+        statuses.append(response.split(b" ", 2)[1])
+        await done.wait()
+        await stream.aclose()
+
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            for _ in range(30):
+                nursery.start_soon(one)
+            while len(statuses) < 30:
+                await trio.sleep(0.01)
+            held = server.orchestrator.hub.count_of("alice")
+            done.set()
+    assert sorted(statuses) == [b"101"] * 20 + [b"503"] * 10
+    assert held == 20
 
 
 async def test_connection_over_the_cap_in_a_race_is_closed_1013() -> None:

@@ -73,6 +73,9 @@ class Connection:
         self.closed = trio.Event()
         self.last_sent_seq = 0
         self.close_after: CloseAfter | None = None
+        #: The scope serving this connection: :meth:`fail` cancels it, so the session
+        #: needs no task of its own watching for a close request.
+        self.cancel_scope: trio.CancelScope | None = None
         self._stats = stats
 
     def push(self, item: ChannelItem) -> bool:
@@ -95,6 +98,8 @@ class Connection:
             if code == CLOSE_SLOW_CONSUMER:
                 self._stats.slow_consumer_closes += 1
         self.closed.set()
+        if self.cancel_scope is not None:
+            self.cancel_scope.cancel()
 
     def close_when_flushed(self, code: int, reason: str) -> None:
         """Close with ``code`` after the frames already queued; at once if the queue is full."""

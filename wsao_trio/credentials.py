@@ -2,17 +2,16 @@
 
 The host verifies the token at the handshake and hands the connection to the
 orchestrator with :class:`Credentials`. The session closes the socket with 4401 when
-``expires_at`` passes, unless the client sent a fresh token first in an ``auth`` frame
-(``{"type": "auth", "token": …}``), which ``refresh`` verifies. The library holds no
-secret and knows no token format: ``refresh`` is the host's verifier.
+``expires_at`` passes (a deadline on its cancel scope, not a task of its own), unless
+the client sent a fresh token first in an ``auth`` frame (``{"type": "auth", "token":
+…}``), which ``refresh`` verifies. The library holds no secret and knows no token
+format: ``refresh`` is the host's verifier.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-
-import trio
 
 from wsao_trio.errors import AuthError, Unauthorized
 
@@ -39,10 +38,6 @@ class Credentials:
         self.expires_at = max(self.expires_at, expires_at)
         return self.expires_at
 
-    async def wait_expired(self) -> None:
-        """Return once ``expires_at`` has passed (re-checking after each renewal)."""
-        while True:
-            remaining = self.expires_at - time.time()
-            if remaining <= 0:
-                return
-            await trio.sleep(remaining)
+    def remaining(self) -> float:
+        """Seconds until ``expires_at`` by the wall clock (negative once it has passed)."""
+        return self.expires_at - time.time()

@@ -4,7 +4,8 @@
 the replay a ``last_seq`` asks for) as its first frames, and then runs two tasks in a
 nursery scoped to the connection: the sender (channel → socket under a deadline) and
 the reader (frames → orchestrator). Whichever ends first ends both; the connection is
-then detached and closed with the code the hub asked for (4408, 1001, 1009), if any.
+then detached and closed with the code the hub asked for (4408, 1001, 1009, 4401 at
+the token's expiry), if any.
 Runs are not tied to the connection: a disconnect cancels nothing.
 """
 
@@ -84,6 +85,7 @@ class ConnectionSession:
         self._transport = transport
         self.user_id = user_id
         self._credentials = credentials
+        self._scope: trio.CancelScope | None = None
         settings = orchestrator.settings
         self._bucket = TokenBucket(
             settings.max_frames_per_second, settings.frame_burst, trio.current_time()
@@ -96,7 +98,13 @@ class ConnectionSession:
         )
 
     async def serve(self, last_seq: int | None = None, epoch: str | None = None) -> None:
-        """Serve until the peer leaves or the hub closes the connection."""
+        """Serve until the peer leaves, the hub closes the connection or the token expires.
+
+        Two tasks per connection: this one reads, the sender writes. A close request
+        (:meth:`Connection.fail`) cancels their scope directly, and the token's expiry
+        is that scope's deadline (moved by each valid ``auth`` frame), so no task waits
+        for either: idle connections are what a server holds most of.
+        """
         try:
             conn = await self._attach(last_seq, epoch)
         except Unavailable as exc:
@@ -104,20 +112,37 @@ class ConnectionSession:
                 await self._transport.close(CLOSE_TRY_AGAIN_LATER, exc.message[:120])
             return
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._send_loop, conn, nursery.cancel_scope)
-                nursery.start_soon(self._watch_close, conn, nursery.cancel_scope)
-                if self._credentials is not None:
-                    nursery.start_soon(self._watch_expiry, conn, self._credentials)
-                await self._receive_loop(conn)
-                nursery.cancel_scope.cancel()
+            await self._serve_attached(conn)
         finally:
             self._orch.hub.detach(conn)
         await self._close(conn)
 
+    async def _serve_attached(self, conn: Connection) -> None:
+        async with trio.open_nursery() as nursery:
+            self._scope = conn.cancel_scope = nursery.cancel_scope
+            self._arm_expiry()
+            nursery.start_soon(self._send_loop, conn, nursery.cancel_scope)
+            await self._receive_loop(conn)
+            nursery.cancel_scope.cancel()
+        if trio.current_time() >= nursery.cancel_scope.deadline:
+            conn.fail(CLOSE_UNAUTHORIZED, "token expired")
+
+    def _arm_expiry(self) -> None:
+        if self._credentials is not None and self._scope is not None:
+            remaining = max(0.0, self._credentials.remaining())
+            self._scope.deadline = trio.current_time() + remaining
+
     async def _attach(self, last_seq: int | None, epoch: str | None) -> Connection:
-        """Attach to the hub and queue the greeting while the user's fan-out holds still."""
+        """Attach to the hub and queue the greeting while the user's fan-out holds still.
+
+        The connection caps are checked again right before the attach: opening a
+        view may wait (for Redis), and handshakes that passed the host's check
+        meanwhile must not all attach. Over a cap: Unavailable, so a 1013 close.
+        """
         async with self._orch.backplane.view(self.user_id, last_seq, epoch) as view:
+            refusal = self._orch.capacity_refusal(self.user_id)
+            if refusal is not None:
+                raise Unavailable(refusal)
             conn = self._orch.hub.attach(self.user_id)
             hello = connected_frame(conn.connection_id, self.user_id, view.epoch, view.last_seq)
             replay = () if view.replay is None else _replay(view.replay, last_seq or 0).items
@@ -133,14 +158,6 @@ class ConnectionSession:
         with contextlib.suppress(TransportClosed):
             await self._sender.run(conn, self._transport.send)
         scope.cancel()
-
-    async def _watch_close(self, conn: Connection, scope: trio.CancelScope) -> None:
-        await conn.closed.wait()
-        scope.cancel()
-
-    async def _watch_expiry(self, conn: Connection, credentials: Credentials) -> None:
-        await credentials.wait_expired()
-        conn.fail(CLOSE_UNAUTHORIZED, "token expired")
 
     async def _receive_loop(self, conn: Connection) -> None:
         limit = self._orch.settings.max_frame_bytes
@@ -195,6 +212,7 @@ class ConnectionSession:
         if self._credentials is None:
             raise Unauthorized("this connection takes no fresh tokens")
         expires_at = self._credentials.renew(token)
+        self._arm_expiry()
         return dumps({"type": "auth_ok", "expires_at": expires_at})
 
     async def _close(self, conn: Connection) -> None:

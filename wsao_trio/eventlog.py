@@ -72,6 +72,24 @@ class EventDraft:
     payload: Mapping[str, Any]
 
 
+def event_of(
+    draft: EventDraft, user_id: str, epoch: str, seq: int, timestamp: float, text: str
+) -> Event:
+    """The :class:`Event` a log gave ``seq`` in ``epoch`` (its id is ``<epoch>-<seq>``)."""
+    return Event(
+        seq,
+        f"{epoch}-{seq}",
+        draft.type,
+        draft.run_id,
+        draft.thread_id,
+        draft.agent_type,
+        user_id,
+        timestamp,
+        draft.payload,
+        text,
+    )
+
+
 class UserEventLog:
     """One user's events: seq assignment, bounded retention, replay, cumulative acks.
 
@@ -112,29 +130,17 @@ class UserEventLog:
         return event
 
     def _build(self, draft: EventDraft, seq: int, now: float) -> Event:
-        event_id = f"{self.epoch}-{seq}"
         wire = {
             "type": draft.type,
             "seq": seq,
-            "event_id": event_id,
+            "event_id": f"{self.epoch}-{seq}",
             "run_id": draft.run_id,
             "thread_id": draft.thread_id,
             "agent_type": draft.agent_type,
             "timestamp": now,
             "payload": draft.payload,
         }
-        return Event(
-            seq,
-            event_id,
-            draft.type,
-            draft.run_id,
-            draft.thread_id,
-            draft.agent_type,
-            self.user_id,
-            now,
-            draft.payload,
-            encode_event(wire),
-        )
+        return event_of(draft, self.user_id, self.epoch, seq, now, encode_event(wire))
 
     def prune(self, now: float) -> int:
         """Drop events beyond the count bound or older than the age bound."""

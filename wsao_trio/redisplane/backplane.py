@@ -11,11 +11,9 @@ a lost pub/sub message left, and ends the runs of processes that died.
 from __future__ import annotations
 
 import itertools
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any, Protocol
 
 import trio
@@ -25,20 +23,14 @@ from wsao_trio.config import Settings
 from wsao_trio.connections import ConnectionHub
 from wsao_trio.context import new_id
 from wsao_trio.errors import RunFinished
-from wsao_trio.eventlog import EventDraft, LoggedEvent, Replay, gap_for
+from wsao_trio.eventlog import EventDraft, LoggedEvent, Replay, event_of, gap_for
 from wsao_trio.protocol import Event
 from wsao_trio.redisplane.batcher import ScriptBatcher
 from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.feeds import Feed, FeedSet
 from wsao_trio.redisplane.keys import Keys
 from wsao_trio.redisplane.store import Store
-from wsao_trio.redisplane.wire import (
-    EventPieces,
-    FanoutEvent,
-    build_event,
-    split_event,
-    stop_message,
-)
+from wsao_trio.redisplane.wire import EventPieces, FanoutEvent, split_event, stop_message
 
 
 class RunHost(Protocol):
@@ -92,22 +84,35 @@ class RedisBackplane:
 
     async def publish(self, user_id: str, draft: EventDraft) -> Event:
         """Assign the seq in Redis, append to the stream, fan out to the user's nodes."""
+        event = await self._store_event(self.node, user_id, draft)
+        if event is None:
+            raise RunFinished(f"run {draft.run_id} is no longer this process's (node_lost)")
+        return event
+
+    async def publish_as(self, owner: str, user_id: str, draft: EventDraft) -> bool:
+        """Publish for a dead ``owner``'s run, only while the run is still its (reaper)."""
+        return await self._store_event(owner, user_id, draft) is not None
+
+    async def _store_event(self, owner: str, user_id: str, draft: EventDraft) -> Event | None:
+        """Run the publish script for ``owner``'s run; None if the fence refused it.
+
+        The stored event reaches this process's connections from the pipeline reply, in
+        queue order (Redis sends the publishing process no pub/sub copy).
+        """
         now = self.clock()
         pieces = split_event(draft, now)
-        keys, args = self._publish_call(user_id, draft, self.node, now, pieces)
-        offer = partial(self._offer, user_id, now, pieces)
-        result: Any = await self.publisher.call(keys, args, then=offer)
-        if result is None:
-            raise RunFinished(f"run {draft.run_id} is no longer this process's (node_lost)")
-        seq, epoch = int(result[0]), str(result[1])
-        return build_event(draft, user_id, now, epoch, seq, pieces.join(epoch, seq))
+        keys, args = self._publish_call(user_id, draft, owner, now, pieces)
+        stored: list[Event] = []
 
-    def _offer(self, user_id: str, now: float, pieces: EventPieces, result: Any) -> None:
-        """Hand a just-stored event to this process's connections (no pub/sub copy)."""
-        if result is not None:
-            seq, epoch = int(result[0]), str(result[1])
-            text = pieces.join(epoch, seq)
-            self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, text))
+        def deliver(result: Any) -> None:
+            if result is not None:
+                seq, epoch = int(result[0]), str(result[1])
+                event = event_of(draft, user_id, epoch, seq, now, pieces.join(epoch, seq))
+                stored.append(event)
+                self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, event.text))
+
+        await self.publisher.call(keys, args, then=deliver)
+        return stored[0] if stored else None
 
     def _publish_call(
         self, user_id: str, draft: EventDraft, owner: str, now: float, pieces: EventPieces
@@ -125,14 +130,6 @@ class RedisBackplane:
     def _epoch_candidate(self) -> str:
         """A never-repeating epoch for a log created now (node id + a counter)."""
         return f"{self.node}{next(self._epochs):x}"
-
-    async def publish_as(self, owner: str, user_id: str, draft: EventDraft) -> bool:
-        """Publish for a dead ``owner``'s run, only while the run is still its (reaper)."""
-        now = self.clock()
-        pieces = split_event(draft, now)
-        keys, args = self._publish_call(user_id, draft, owner, now, pieces)
-        offer = partial(self._offer, user_id, now, pieces)
-        return await self.publisher.call(keys, args, then=offer) is not None
 
     async def _read_range(self, user_id: str, first: int, last: int) -> Sequence[LoggedEvent]:
         """Held events with ``first <= seq <= last``, oldest first, within the age bound."""
@@ -180,7 +177,8 @@ class RedisBackplane:
         k = self.keys
         keys = [k.meta(user_id), k.log(user_id), k.presence(user_id)]
         until = repr(self.clock() + self.presence_ttl)
-        args = [secrets.token_hex(8), str(self.ttl), self.node, until, str(int(self.presence_ttl))]
+        args = [self._epoch_candidate(), str(self.ttl), self.node, until]
+        args.append(str(int(self.presence_ttl)))
         result: Any = await self.store.call(lambda: self.store.ensure_epoch(keys=keys, args=args))
         return Cursor(str(result[0]), int(result[1]))
 

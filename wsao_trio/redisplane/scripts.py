@@ -11,21 +11,29 @@ from __future__ import annotations
 
 from typing import Final
 
-ENSURE_EPOCH: Final = """
+_EPOCH_ON_FIRST_USE: Final = """
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
-  epoch = ARGV[1]
+  epoch = candidate
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0, 'acked', 0)
 end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
+"""
+"""Both scripts below: KEYS[1] meta, KEYS[2] log; a log without meta starts a new epoch."""
+
+ENSURE_EPOCH: Final = (
+    "local candidate = ARGV[1]"
+    + _EPOCH_ON_FIRST_USE
+    + """redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[5])
 return {epoch, redis.call('HGET', KEYS[1], 'seq')}
 """
+)
 """KEYS meta, log, presence; ARGV epoch candidate, ttl, node, present until, presence ttl."""
 
-PUBLISH_EVENT: Final = """
+PUBLISH_EVENT: Final = (
+    """
 local f = {}
 local from = 1
 while true do
@@ -37,17 +45,13 @@ while true do
   f[#f + 1] = string.sub(ARGV[3], from, at - 1)
   from = at + 1
 end
-local stamp, kind, run = f[2], f[5], f[6]
+local stamp, kind, run, candidate = f[2], f[5], f[6], f[1]
 if redis.call('HEXISTS', KEYS[5], run) == 0 then
   return false
 end
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = f[1]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0, 'acked', 0)
-end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+"""
+    + _EPOCH_ON_FIRST_USE
+    + """local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local text = ARGV[1] .. seq .. ',"event_id":"' .. epoch .. '-' .. seq .. ARGV[2]
 redis.call('XADD', KEYS[2], 'MAXLEN', f[3], seq .. '-1', 't', stamp, 'x', text)
 redis.call('EXPIRE', KEYS[1], f[4])
@@ -78,6 +82,7 @@ for i = 1, #present, 2 do
 end
 return {seq, epoch}
 """
+)
 """KEYS meta, log, presence, user runs, owning node's runs, run tools.
 
 ARGV head, tail, and one tab-separated field list (fewer arguments: the client's

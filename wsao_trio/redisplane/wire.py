@@ -13,7 +13,7 @@ from typing import NamedTuple
 import attrs
 
 from wsao_trio.eventlog import EventDraft
-from wsao_trio.protocol import Event, dumps
+from wsao_trio.protocol import dumps
 
 MID = ',"event_id":"'
 SEP = "\t"
@@ -42,25 +42,6 @@ def split_event(draft: EventDraft, timestamp: float) -> EventPieces:
     }
     head = '{"type":' + dumps(draft.type) + ',"seq":'
     return EventPieces(head, '",' + dumps(rest)[1:])
-
-
-def build_event(
-    draft: EventDraft, user_id: str, timestamp: float, epoch: str, seq: int, text: str
-) -> Event:
-    """The :class:`Event` the store accepted (for the notifier and health)."""
-    event_id = f"{epoch}-{seq}"
-    return Event(
-        seq,
-        event_id,
-        draft.type,
-        draft.run_id,
-        draft.thread_id,
-        draft.agent_type,
-        user_id,
-        timestamp,
-        draft.payload,
-        text,
-    )
 
 
 class FanoutEvent(NamedTuple):

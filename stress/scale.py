@@ -30,7 +30,6 @@ import psutil
 import trio
 
 from stress.cli import out_prefix
-from stress.http_client import is_healthy
 from stress.load import run_load
 from stress.redis_proc import RedisProcess, running_redis
 from stress.report import build, machine, write_json
@@ -38,11 +37,11 @@ from stress.scripted import parse_profile
 from stress.server_proc import (
     HOST,
     ROOT,
-    START_TIMEOUT,
     ServerProcess,
     app_command,
     free_port,
     running_server,
+    wait_ready,
 )
 from stress.spec import LoadSpec, Target, parse_target
 
@@ -81,10 +80,10 @@ async def app_nodes(
 
 
 def spec_for(
-    args: argparse.Namespace, nodes: list[ServerProcess], secret: str, **changes: Any
+    args: argparse.Namespace, targets: list[Target], secret: str, **changes: Any
 ) -> LoadSpec:
-    """A load over ``nodes``: the first is the target, the others alternates."""
-    targets = [parse_target(node.url) for node in nodes]
+    """A load over the processes at ``targets``: the first is the target, the others
+    alternates (each reconnect moves to the next)."""
     fields: dict[str, Any] = dict(
         target=targets[0], alternates=tuple(targets[1:]), users=args.users,
         runs_per_user=args.runs_per_user, profile=parse_profile(args.profile),
@@ -113,9 +112,10 @@ async def scale_mode(
     secret = secrets.token_urlsafe(32)
     async with app_nodes(count, secret, out, redis) as nodes:
         pids = [n.pid for n in nodes] + ([redis.pid] if redis else [])
-        reports = [await measured(spec_for(args, nodes, secret), pids, f"{name} closed loop")]
+        targets = [parse_target(node.url) for node in nodes]
+        reports = [await measured(spec_for(args, targets, secret), pids, f"{name} closed loop")]
         if count > 1:
-            cross = spec_for(args, nodes, secret, rate=args.rate, duplicate_sends=2)
+            cross = spec_for(args, targets, secret, rate=args.rate, duplicate_sends=2)
             reports.append(await measured(cross, pids, f"{name} cross-process"))
     return reports
 
@@ -188,9 +188,7 @@ class ChaosNode:
             self.process = await trio.lowlevel.open_process(
                 self.argv, env=self.env, cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT
             )
-        with trio.fail_after(START_TIMEOUT):
-            while not await is_healthy(HOST, self.port):
-                await trio.sleep(0.05)
+        await wait_ready(self.process, self.port, self.log)
 
     async def kill(self) -> None:
         """SIGKILL: no drain, no terminal events from this process."""
@@ -266,12 +264,7 @@ async def _chaos_load(
 ) -> dict[str, Any]:
     for node in nodes:
         await node.start()
-    spec = LoadSpec(
-        target=nodes[0].target, alternates=(nodes[1].target,), users=args.users,
-        runs_per_user=args.runs_per_user, profile=parse_profile(args.profile),
-        duration_limit=args.duration_limit, run_timeout=args.run_timeout, secret=secret,
-        seed=args.seed,
-    )  # fmt: skip
+    spec = spec_for(args, [node.target for node in nodes], secret)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(kill_and_restart, nodes, args.kill_every, kills)
         report = build(await run_load(spec, progress=False), "chaos")

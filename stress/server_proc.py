@@ -102,7 +102,7 @@ async def running_server(
         )
         try:
             pin(process.pid, cpu)
-            await _wait_ready(process, port, log_path)
+            await wait_ready(process, port, log_path)
             yield ServerProcess(name, process, port, log_path)
         finally:
             await stop(process)
@@ -116,7 +116,8 @@ def pin(pid: int, cpu: int | None) -> None:
         psutil.Process(pid).cpu_affinity([cpu])
 
 
-async def _wait_ready(process: trio.Process, port: int, log_path: Path) -> None:
+async def wait_ready(process: trio.Process, port: int, log_path: Path) -> None:
+    """Wait until ``process`` answers ``/health`` 200; raise with its log's tail if not."""
     with trio.move_on_after(START_TIMEOUT):
         while process.returncode is None:
             if await is_healthy(HOST, port):

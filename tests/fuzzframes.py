@@ -84,7 +84,8 @@ json_values = st.recursive(
 )
 
 
-def _is_json(text: str) -> bool:
+def is_json(text: str) -> bool:
+    """Whether ``text`` parses as JSON (Python's json module, as the server uses)."""
     try:
         json.loads(text)
     except ValueError:
@@ -106,7 +107,7 @@ binary = st.binary(max_size=300).map(lambda b: Case(b, error("invalid_json")))
 empty = st.sampled_from([Case("", error("invalid_json")), Case(b"", error("invalid_json"))])
 not_json = (
     st.text(NO_SURROGATES, max_size=200)
-    .filter(lambda t: not _is_json(t))
+    .filter(lambda t: not is_json(t))
     .map(lambda t: Case(t, error("invalid_json")))
 )
 not_object = json_values.filter(lambda v: not isinstance(v, dict)).map(

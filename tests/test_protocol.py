@@ -17,6 +17,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzframes import is_json
 from wsao_trio.errors import ClientError, InvalidJson, InvalidMessage, UnknownType
 from wsao_trio.protocol import (
     CLIENT_FRAME_TYPES,
@@ -212,17 +213,9 @@ def test_binary_frames_are_invalid_json(data: bytes) -> None:
     assert info.value.code == "invalid_json"
 
 
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
-
-
 @given(st.text())
 def test_non_json_is_invalid_json(text: str) -> None:
-    assume(not _is_json(text))
+    assume(not is_json(text))
     with pytest.raises(InvalidJson) as info:
         parse_client_frame(text)
     assert info.value.code == "invalid_json"

@@ -452,13 +452,7 @@ function selectThread(threadId) {
 }
 
 function newThread() {
-  S.thread = null;
-  S.newThreadFor = null;
-  S.follow = false;
-  closeDrawer();
-  markView(true);
-  persistSoon();
-  focusComposer();
+  selectThread(null);
 }
 
 /** Focus the message box, except on touch screens (it would pop the keyboard up). */

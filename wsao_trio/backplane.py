@@ -36,6 +36,43 @@ class View:
     replay: Replay | None
 
 
+class Stored:
+    """An event handed to a backplane, and what became of it.
+
+    The in-memory backplane stores at once; the Redis one answers a round trip later,
+    so that a run's events that are ready together share one (the notifier waits only
+    when too many of a run's events are unanswered, and for the terminal event).
+    """
+
+    __slots__ = ("_done", "error", "event")
+
+    def __init__(self, event: Event | None = None) -> None:
+        self.event = event
+        self.error: Exception | None = None
+        self._done: trio.Event | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether the store has answered (stored, refused or unreachable)."""
+        return self.event is not None or self.error is not None
+
+    def settle(self, event: Event | None, error: Exception | None = None) -> None:
+        """Record the store's answer and wake whoever waits for it."""
+        self.event, self.error = event, error
+        if self._done is not None:
+            self._done.set()
+
+    async def wait(self) -> Event:
+        """The stored event; raises why it was not stored (RunFinished, Unavailable)."""
+        if not self.settled:
+            self._done = self._done or trio.Event()
+            await self._done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.event is not None
+        return self.event
+
+
 @attrs.frozen
 class Claim:
     """The cluster's answer to "may this message start a run?".
@@ -53,8 +90,9 @@ class Backplane(Protocol):
 
     kind: str
 
-    async def publish(self, user_id: str, draft: EventDraft) -> Event:
-        """Assign the next seq of the user, store the event and fan it out."""
+    def publish(self, user_id: str, draft: EventDraft) -> Stored:
+        """Hand the user's next event to the store (in order); it assigns the seq,
+        stores and fans out. Never waits: :meth:`Stored.wait` does."""
         ...
 
     def view(
@@ -162,11 +200,11 @@ class MemoryBackplane:
             self._logs[user_id] = log
         return log
 
-    async def publish(self, user_id: str, draft: EventDraft) -> Event:
+    def publish(self, user_id: str, draft: EventDraft) -> Stored:
         """Assign the seq, store the event and queue it on the user's connections."""
         event = self.log(user_id).append(draft)
         self._hub.publish(user_id, event)
-        return event
+        return Stored(event)
 
     @asynccontextmanager
     async def view(

@@ -4,19 +4,29 @@ One :class:`Notifier` per run. It stamps the run's identity on every event, hand
 to the backplane (which assigns the per-user seq and fans it out), and guarantees the
 run's contract: the terminal event is emitted once, by the orchestrator, and nothing of
 the run follows it — a late emit raises :class:`~wsao_trio.errors.RunFinished`.
+
+Events are handed over in order without waiting for the store's answer, so a run's
+events that are ready together share a store round trip; at most ``IN_FLIGHT`` may be
+unanswered, and the terminal event waits for its answer (and so for all before it).
+An event the store refused (the run is no longer this process's) or could not take
+ends the run: the next emit raises why.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-from wsao_trio.backplane import Backplane
+from wsao_trio.backplane import Backplane, Stored
 from wsao_trio.context import ExecutionContext
 from wsao_trio.errors import RunFinished
 from wsao_trio.eventlog import EventDraft
-from wsao_trio.protocol import TERMINAL_EVENTS, Event
+from wsao_trio.protocol import TERMINAL_EVENTS
 from wsao_trio.stats import OrchestratorStats
+
+IN_FLIGHT: Final = 64
+"""Events of one run the store may not yet have answered before an emit waits."""
 
 
 class Notifier:
@@ -31,18 +41,19 @@ class Notifier:
         self.finished = False
         self.terminating = False
         self.started = False
-        self.last_event: Event | None = None
+        self._unanswered: deque[Stored] = deque()
 
-    async def emit(self, event_type: str, payload: Mapping[str, Any]) -> Event:
+    async def emit(self, event_type: str, payload: Mapping[str, Any]) -> Stored:
         """Emit a non-terminal event of this run; RunFinished once the run has ended.
 
-        Never waits for a socket: the event is stored and queued, then returned.
+        Never waits for a socket, and for the store only when ``IN_FLIGHT`` of the
+        run's events are unanswered; ``await (await emit(...)).wait()`` gives the event.
         """
         if event_type in TERMINAL_EVENTS or event_type == "agent_started":
             raise ValueError(f"{event_type} is emitted only by the orchestrator")
         return await self._publish(event_type, payload)
 
-    async def emit_started(self) -> Event:
+    async def emit_started(self) -> Stored:
         """Emit ``agent_started``, the first event of every run (orchestrator only)."""
         ctx = self.context
         self.started = True
@@ -50,8 +61,8 @@ class Notifier:
             "agent_started", {"message_id": ctx.message_id, "message": ctx.message}
         )
 
-    async def emit_terminal(self, event_type: str, payload: Mapping[str, Any]) -> Event:
-        """Emit the run's one terminal event (orchestrator only).
+    async def emit_terminal(self, event_type: str, payload: Mapping[str, Any]) -> Stored:
+        """Emit the run's one terminal event (orchestrator only) and wait until stored.
 
         The run counts as finished from this call on: nothing of it may follow, even
         while the store is still taking the terminal event.
@@ -71,9 +82,10 @@ class Notifier:
 
     async def _publish(
         self, event_type: str, payload: Mapping[str, Any], terminal: bool = False
-    ) -> Event:
+    ) -> Stored:
         if not terminal:
             self._check_open(event_type)
+            self._raise_refusal()
         ctx = self.context
         draft = EventDraft(
             type=event_type,
@@ -82,7 +94,27 @@ class Notifier:
             agent_type=ctx.agent_type,
             payload=payload,
         )
-        event = await self._backplane.publish(ctx.user_id, draft)
+        stored = self._backplane.publish(ctx.user_id, draft)
         self._stats.events_emitted[event_type] += 1
-        self.last_event = event
-        return event
+        if terminal:  # answered after everything before it: only its own answer counts
+            self._unanswered.clear()
+            await stored.wait()
+            return stored
+        self._unanswered.append(stored)
+        await self._settle(IN_FLIGHT)
+        return stored
+
+    def _raise_refusal(self) -> None:
+        """Raise why an earlier event of the run was not stored, if one was not."""
+        while self._unanswered and self._unanswered[0].settled:
+            head = self._unanswered.popleft()
+            if head.error is not None:
+                self._unanswered.appendleft(head)
+                raise head.error
+
+    async def _settle(self, keep: int) -> None:
+        """Wait, oldest first, until at most ``keep`` events are unanswered."""
+        self._raise_refusal()
+        while len(self._unanswered) > keep:
+            await self._unanswered[0].wait()
+            self._unanswered.popleft()

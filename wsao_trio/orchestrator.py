@@ -337,8 +337,8 @@ class Orchestrator:
         if entry is None:
             return False
         try:
-            event = await entry[1].emit(event_type, payload)
-        except (RunFinished, ValueError):
+            event = await (await entry[1].emit(event_type, payload)).wait()
+        except (RunFinished, Unavailable, ValueError):
             return False
         deadline = self.settings.delivery_deadline
         return await self.hub.wait_delivered(context.user_id, event.seq, deadline)

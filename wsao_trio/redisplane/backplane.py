@@ -18,13 +18,12 @@ from typing import Any, Protocol
 
 import trio
 
-from wsao_trio.backplane import Claim, View
+from wsao_trio.backplane import Claim, Stored, View
 from wsao_trio.config import Settings
 from wsao_trio.connections import ConnectionHub
 from wsao_trio.context import new_id
 from wsao_trio.errors import RunFinished
 from wsao_trio.eventlog import EventDraft, LoggedEvent, Replay, event_of, gap_for
-from wsao_trio.protocol import Event
 from wsao_trio.redisplane.batcher import ScriptBatcher
 from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.feeds import Feed, FeedSet
@@ -56,7 +55,7 @@ class RedisBackplane:
         self.node = new_id()[:16]
         self.keys = Keys()
         self.store = Store(settings.redis_url, settings.redis_retry_timeout)
-        self.publisher = ScriptBatcher(self.store, self.store.publish_event)
+        self.batcher = ScriptBatcher(self.store)
         self.hub = hub
         self.feeds = FeedSet(hub, self._read_range)
         self.clock = clock
@@ -82,37 +81,41 @@ class RedisBackplane:
 
     # -- events -------------------------------------------------------------------------
 
-    async def publish(self, user_id: str, draft: EventDraft) -> Event:
-        """Assign the seq in Redis, append to the stream, fan out to the user's nodes."""
-        event = await self._store_event(self.node, user_id, draft)
-        if event is None:
-            raise RunFinished(f"run {draft.run_id} is no longer this process's (node_lost)")
-        return event
+    def publish(self, user_id: str, draft: EventDraft) -> Stored:
+        """Queue the event's publish script: it assigns the seq in Redis, appends to
+        the stream and fans out to the user's other nodes. Answered a round trip later."""
+        return self._submit_event(self.node, user_id, draft)
 
     async def publish_as(self, owner: str, user_id: str, draft: EventDraft) -> bool:
         """Publish for a dead ``owner``'s run, only while the run is still its (reaper)."""
-        return await self._store_event(owner, user_id, draft) is not None
+        try:
+            await self._submit_event(owner, user_id, draft).wait()
+        except RunFinished:
+            return False
+        return True
 
-    async def _store_event(self, owner: str, user_id: str, draft: EventDraft) -> Event | None:
-        """Run the publish script for ``owner``'s run; None if the fence refused it.
-
-        The stored event reaches this process's connections from the pipeline reply, in
-        queue order (Redis sends the publishing process no pub/sub copy).
-        """
+    def _submit_event(self, owner: str, user_id: str, draft: EventDraft) -> Stored:
+        """Queue the publish script for ``owner``'s run (the fence refuses a run that is
+        no longer ``owner``'s). The stored event reaches this process's connections from
+        the pipeline reply, in queue order (Redis sends this process no pub/sub copy)."""
         now = self.clock()
         pieces = split_event(draft, now)
         keys, args = self._publish_call(user_id, draft, owner, now, pieces)
-        stored: list[Event] = []
+        stored = Stored()
 
         def deliver(result: Any) -> None:
-            if result is not None:
+            if isinstance(result, Exception):
+                stored.settle(None, result)
+            elif result is None:
+                stored.settle(None, RunFinished(f"run {draft.run_id} is not {owner}'s (node_lost)"))
+            else:
                 seq, epoch = int(result[0]), str(result[1])
                 event = event_of(draft, user_id, epoch, seq, now, pieces.join(epoch, seq))
-                stored.append(event)
                 self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, event.text))
+                stored.settle(event)
 
-        await self.publisher.call(keys, args, then=deliver)
-        return stored[0] if stored else None
+        self.batcher.submit(self.store.publish_event, keys, args, deliver)
+        return stored
 
     def _publish_call(
         self, user_id: str, draft: EventDraft, owner: str, now: float, pieces: EventPieces
@@ -179,7 +182,7 @@ class RedisBackplane:
         until = repr(self.clock() + self.presence_ttl)
         args = [self._epoch_candidate(), str(self.ttl), self.node, until]
         args.append(str(int(self.presence_ttl)))
-        result: Any = await self.store.call(lambda: self.store.ensure_epoch(keys=keys, args=args))
+        result: Any = await self.batcher.call(self.store.ensure_epoch, keys, args)
         return Cursor(str(result[0]), int(result[1]))
 
     async def _replay(
@@ -199,11 +202,30 @@ class RedisBackplane:
         return Replay(gap, tuple(held))
 
     async def ack(self, user_id: str, seq: int) -> int:
-        """Record a cumulative ack in Redis and wake this process's delivery waiters."""
-        key = self.keys.meta(user_id)
-        acked = int(await self.store.call(lambda: self.store.ack(keys=[key], args=[str(seq)])))
-        self.hub.mark_delivered(user_id, acked)
-        return acked
+        """Record a cumulative ack: at once for this process's delivery waiters, in
+        Redis with the next pipeline (one write per user in flight; later acks of the
+        user while it is in flight go out together after it)."""
+        await trio.lowlevel.checkpoint()
+        feed = self.feeds.feeds.get(user_id)
+        if feed is None or feed.cursor is None:
+            return 0
+        feed.acked = max(feed.acked, min(seq, feed.cursor.seq))
+        self.hub.mark_delivered(user_id, feed.acked)
+        if not feed.ack_in_flight:
+            self._write_ack(feed)
+        return feed.acked
+
+    def _write_ack(self, feed: Feed) -> None:
+        sent = feed.acked
+        feed.ack_in_flight = True
+
+        def written(result: Any) -> None:
+            feed.ack_in_flight = False
+            if feed.acked > sent and not isinstance(result, Exception):
+                self._write_ack(feed)
+
+        keys, args = [self.keys.meta(feed.user_id)], [str(sent)]
+        self.batcher.submit(self.store.ack, keys, args, written)
 
     def present_elsewhere(self, user_id: str) -> bool:
         """Another live process held a connection of the user at the last upkeep."""
@@ -224,7 +246,7 @@ class RedisBackplane:
         window_ms = str(int(self.settings.dedup_window * 1000))
         owner = f"{user_id} {ids[1]} {agent_type} {message_id}"
         args = [" ".join(ids), window_ms, str(limit), ids[0], self.node, owner, k.prefix]
-        result: Any = await self.store.call(lambda: self.store.claim_run(keys=keys, args=args))
+        result: Any = await self.batcher.call(self.store.claim_run, keys, args)
         if result[0] == "duplicate":
             run_id, _, thread_id = str(result[1]).partition(" ")
             return Claim(existing=(run_id, thread_id))

@@ -1,10 +1,10 @@
-"""Concurrent calls of one Lua script, sent as one pipeline per round trip.
+"""Script calls from many tasks, sent as one pipeline per round trip.
 
-Every run waits for its own event's seq before its next event, so one run's events
-are in series anyway; what must not be in series is *different* runs' events. The
-batcher queues calls while a pipeline is in flight and sends everything queued as
-the next pipeline (up to ``max_batch``): under load one round trip carries many
-runs' events, and Redis executes them in queue order.
+Whatever is queued while a pipeline is in flight goes out as the next pipeline (up
+to ``max_batch`` calls), and Redis runs the calls in queue order: under load one
+round trip carries many runs' events, acks and claims. :meth:`ScriptBatcher.submit`
+queues without waiting — a run's events that are ready together share a round trip
+(and reach the browser in one frame) — and :meth:`ScriptBatcher.call` waits.
 """
 
 from __future__ import annotations
@@ -25,44 +25,56 @@ from wsao_trio.redisplane.store import Store
 # wrappers cost about 100 us per call in Python (cProfile), a third of the per-event cost.
 EVALSHA = CommandName.EVALSHA
 RAW: NoopCallback[Any] = NoopCallback()
+Reply = Callable[[Any], object]
+"""Called with the script's result, or with the :class:`Unavailable` that ended it."""
 
 
 @attrs.define(eq=False)
 class _Call:
+    script: Script[str]
     keys: list[str]
     args: list[str]
-    then: Callable[[Any], object] | None
+    then: Reply
+
+
+@attrs.define(eq=False)
+class _Waiter:
     done: trio.Event = attrs.field(factory=trio.Event)
     result: Any = None
-    error: Exception | None = None
+
+    def __call__(self, result: Any) -> None:
+        self.result = result
+        self.done.set()
 
 
 class ScriptBatcher:
-    """Pipelines the queued calls of ``script`` (run :meth:`run` in a nursery)."""
+    """Pipelines queued script calls (run :meth:`run` in a nursery)."""
 
-    def __init__(self, store: Store, script: Script[str], max_batch: int = 256) -> None:
+    def __init__(self, store: Store, max_batch: int = 512) -> None:
         self._store = store
-        self._script = script
         self._max_batch = max_batch
         self._queue: list[_Call] = []
         self._ready = trio.Event()
         self.batches = 0
 
-    async def call(
-        self, keys: list[str], args: list[str], then: Callable[[Any], object] | None = None
-    ) -> Any:
-        """Queue one call and wait for its result (raises Unavailable like the store).
+    @property
+    def queued(self) -> int:
+        """Calls waiting for the next pipeline."""
+        return len(self._queue)
 
-        ``then`` runs with the result as soon as the pipeline answers, in queue order,
-        before any caller wakes up.
-        """
-        call = _Call(keys, args, then)
-        self._queue.append(call)
+    def submit(self, script: Script[str], keys: list[str], args: list[str], then: Reply) -> None:
+        """Queue one call; ``then`` gets its result (or Unavailable) in queue order."""
+        self._queue.append(_Call(script, keys, args, then))
         self._ready.set()
-        await call.done.wait()
-        if call.error is not None:
-            raise call.error
-        return call.result
+
+    async def call(self, script: Script[str], keys: list[str], args: list[str]) -> Any:
+        """Queue one call and wait for its result (raises Unavailable like the store)."""
+        waiter = _Waiter()
+        self.submit(script, keys, args, waiter)
+        await waiter.done.wait()
+        if isinstance(waiter.result, Unavailable):
+            raise waiter.result
+        return waiter.result
 
     async def run(self) -> None:
         """Send whatever is queued, one pipeline at a time, until cancelled."""
@@ -79,23 +91,18 @@ class ScriptBatcher:
         try:
             results = await self._store.call(lambda: self._pipeline(batch))
         except Unavailable as exc:
-            for call in batch:
-                call.error = exc
-                call.done.set()
-            return
+            results = [exc] * len(batch)
         for call, result in zip(batch, results, strict=True):
-            call.result = result
-            if call.then is not None:
-                call.then(result)
-            call.done.set()
+            call.then(result)
 
     async def _pipeline(self, batch: list[_Call]) -> list[Any]:
-        client = self._store.client
-        script, sha = self._script, self._script.sha
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.scripts.add(script)  # what Script.__call__ does: load it if Redis lacks it
+        async with self._store.client.pipeline(transaction=False) as pipe:
+            for script in {id(c.script): c.script for c in batch}.values():
+                pipe.scripts.add(script)  # what Script.__call__ does: load it if missing
             pending: list[Any] = [
-                pipe.create_request(EVALSHA, sha, len(c.keys), *c.keys, *c.args, callback=RAW)
+                pipe.create_request(
+                    EVALSHA, c.script.sha, len(c.keys), *c.keys, *c.args, callback=RAW
+                )
                 for c in batch
             ]
         return [await request for request in pending]

@@ -29,6 +29,8 @@ class Feed:
         self.user_id = user_id
         self.lock = trio.Lock()
         self.cursor: Cursor | None = None
+        self.acked = 0
+        self.ack_in_flight = False
 
 
 class FeedSet:
@@ -110,6 +112,7 @@ class FeedSet:
         Without a ``cursor`` the feed is dropped; the next attach reads the new epoch.
         """
         feed.cursor = cursor
+        feed.acked = 0
         if cursor is None:
             self.feeds.pop(feed.user_id, None)
         for conn in self._hub.connections_of(feed.user_id):

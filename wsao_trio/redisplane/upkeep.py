@@ -48,7 +48,7 @@ class Upkeep:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.subscribe)
             self.plane.feeds.nursery = nursery
-            nursery.start_soon(self.plane.publisher.run)
+            nursery.start_soon(self.plane.batcher.run)
             timeout = self.plane.settings.node_timeout
             nursery.start_soon(self._every, timeout / 4, self.keep_alive)
             nursery.start_soon(self._every, timeout / 3, self.refresh)

@@ -31,6 +31,7 @@ class Feed:
         self.cursor: Cursor | None = None
         self.acked = 0
         self.ack_in_flight = False
+        self.tail_seen = 0
 
 
 class FeedSet:
@@ -44,7 +45,7 @@ class FeedSet:
         self.nursery: trio.Nursery | None = None
 
     def offer(self, event: FanoutEvent) -> None:
-        """Deliver this process's own event (Redis sends it no pub/sub copy).
+        """Deliver an event of this process (from the publish reply) or the channel.
 
         The next one in order goes out at once; anything else (a jump, a greeting or a
         fill in progress) is handed to a task that takes the lock and delivers in order.
@@ -112,7 +113,7 @@ class FeedSet:
         Without a ``cursor`` the feed is dropped; the next attach reads the new epoch.
         """
         feed.cursor = cursor
-        feed.acked = 0
+        feed.acked = feed.tail_seen = 0
         if cursor is None:
             self.feeds.pop(feed.user_id, None)
         for conn in self._hub.connections_of(feed.user_id):

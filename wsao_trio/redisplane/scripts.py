@@ -130,14 +130,21 @@ return acked
 """
 """KEYS meta; ARGV seq. Cumulative: never backwards, never past the last seq."""
 
-TOUCH_USER: Final = """
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('EXPIRE', KEYS[3], ARGV[4])
-return redis.call('HMGET', KEYS[2], 'epoch', 'seq')
+TOUCH_USERS: Final = """
+local out = {}
+for i = 1, #KEYS, 3 do
+  redis.call('HSET', KEYS[i], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
+  redis.call('EXPIRE', KEYS[i + 1], ARGV[4])
+  redis.call('EXPIRE', KEYS[i + 2], ARGV[4])
+  local held = redis.call('HMGET', KEYS[i + 1], 'epoch', 'seq')
+  out[#out + 1] = held[1] or ''
+  out[#out + 1] = held[2] or '0'
+end
+return out
 """
-"""KEYS presence, meta, log; ARGV node, present until, presence ttl, log ttl.
+"""KEYS presence, meta, log of each user; ARGV node, present until, presence ttl, log ttl.
 
-Keeps a connected user's presence and log alive; returns the log's epoch and seq.
+Keeps connected users' presence and logs alive, all in one call; returns each log's
+epoch ('' once Redis lost it) and seq.
 """

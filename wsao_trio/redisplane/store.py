@@ -35,7 +35,6 @@ class StoreStats:
     reconnects: int = 0
     round_trip_seconds: float = 0.0
     round_trip_max: float = 0.0
-    gap_fills: int = 0
     node_lost_runs: int = 0
     reaped_nodes: int = 0
 
@@ -54,7 +53,7 @@ class Store:
         self.publish_event = self.client.register_script(scripts.PUBLISH_EVENT)
         self.claim_run = self.client.register_script(scripts.CLAIM_RUN)
         self.ack = self.client.register_script(scripts.ACK)
-        self.touch_user = self.client.register_script(scripts.TOUCH_USER)
+        self.touch_users = self.client.register_script(scripts.TOUCH_USERS)
 
     async def call(self, command: Callable[[], Awaitable[T]]) -> T:
         """Run ``command``; retry connection failures until ``retry_timeout``."""

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from wsao_trio.redisplane.backplane import RedisBackplane
 
 logger = logging.getLogger(__name__)
+TOUCH_CHUNK = 500
+"""Connected users whose presence one script call renews."""
 NODE_LOST = "node_lost"
 STARTED_MARK = "@started"
 NODE_LOST_MESSAGE = "the server running this went away; please send your message again"
@@ -74,15 +76,15 @@ class Upkeep:
             async with client.pubsub(channels=[channel], ignore_subscribe_messages=True) as ps:
                 task_status.started()
                 async for message in ps:
-                    await self.handle(str(message["data"]))
+                    self.handle(str(message["data"]))
         except* anyio.ClosedResourceError:
             pass  # coredis unsubscribes on a connection that cancellation already closed
 
-    async def handle(self, data: str) -> None:
+    def handle(self, data: str) -> None:
         """Deliver an event or honour a stop request."""
         message = parse_message(data)
         if isinstance(message, FanoutEvent):
-            await self.plane.feeds.arrive(message)
+            self.plane.feeds.offer(message)
         elif isinstance(message, StopRequest) and self.plane.host is not None:
             self.plane.host.stop_requested(message.user_id, message.run_id, message.reason)
 
@@ -109,31 +111,40 @@ class Upkeep:
                 del feeds[user_id]
         await self.store.pipelined([self._forget(u) for u in idle])
         connected = [u for u in feeds if self.plane.hub.is_connected(u)]
-        stored = await self.store.pipelined([self._touch(u) for u in connected])
-        for user_id, (epoch, last) in zip(connected, stored, strict=True):
-            await self._catch_up(user_id, epoch, last)
+        for start in range(0, len(connected), TOUCH_CHUNK):
+            await self._touch(connected[start : start + TOUCH_CHUNK])
         await self._learn_remote_presence()
 
     def _forget(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
         key, node = self.keys.presence(user_id), self.plane.node
         return lambda pipe: pipe.hdel(key, [node])
 
-    def _touch(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
+    async def _touch(self, users: list[str]) -> None:
+        """One script call renews the users' presence and TTLs and reads their tails."""
         plane, keys = self.plane, self.keys
         until = repr(plane.clock() + plane.presence_ttl)
         args = [plane.node, until, str(int(plane.presence_ttl) + 1), str(plane.ttl)]
-        names = [keys.presence(user_id), keys.meta(user_id), keys.log(user_id)]
-        return lambda pipe: self.store.touch_user(keys=names, args=args, client=pipe)
+        names = [name for u in users for name in (keys.presence(u), keys.meta(u), keys.log(u))]
+        held = await plane.batcher.call(self.store.touch_users, names, args)
+        for i, user_id in enumerate(users):
+            await self._catch_up(user_id, str(held[2 * i]), int(held[2 * i + 1]))
 
-    async def _catch_up(self, user_id: str, epoch: str | None, last: str | None) -> None:
+    async def _catch_up(self, user_id: str, epoch: str, last: int) -> None:
+        """A lost log restarts the feed; a tail Redis already held at the previous
+        refresh (a lost pub/sub message, not one still on its way) is filled."""
         feed = self.plane.feeds.feeds.get(user_id)
-        if feed is None or feed.lock.locked():
+        if feed is None or feed.cursor is None or feed.lock.locked():
+            return
+        seen, feed.tail_seen = feed.tail_seen, last
+        if epoch == feed.cursor.epoch and min(seen, last) <= feed.cursor.seq:
             return
         async with feed.lock:
-            if epoch is None:  # Redis lost the log: the next attach starts a new epoch
+            if not epoch:  # Redis lost the log: the next attach starts a new epoch
                 self.plane.feeds.restart(feed)
-            elif last is not None:
-                await self.plane.feeds.catch_up(feed, Cursor(epoch, int(last)))
+            elif epoch != feed.cursor.epoch:
+                await self.plane.feeds.catch_up(feed, Cursor(epoch, last))
+            else:
+                await self.plane.feeds.fill(feed, min(seen, last))
 
     async def _learn_remote_presence(self) -> None:
         plane = self.plane

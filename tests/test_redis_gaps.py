@@ -1,0 +1,97 @@
+"""A pub/sub message that never arrives must not become a lost event (contract v1.1).
+
+An event is written into the user's log the way the publish script writes it, but
+without its PUBLISH — as if Redis had dropped the message on its way to a process.
+Every tab must still get it, in order: from the stream when the next event's seq
+jumps, or, when nothing follows, from the periodic tail check. Acks, written to Redis
+behind the frame that carried them, end up there clamped to the log's last seq.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import coredis
+import pytest
+import trio
+
+from tests.invariants import check_run
+from tests.redisserver import RedisServer, needs_redis, running_redis
+from tests.test_redis_cluster import two_nodes
+from wsao_trio.eventlog import EventDraft
+from wsao_trio.redisplane.keys import Keys
+from wsao_trio.redisplane.wire import split_event
+
+pytestmark = needs_redis
+
+
+@pytest.fixture
+def redis() -> Any:
+    with running_redis() as server:
+        yield server
+
+
+def client_of(redis: RedisServer) -> coredis.Redis[str]:
+    """A plain client of the test's Redis."""
+    return coredis.Redis.from_url(redis.url, decode_responses=True)
+
+
+async def sneak_event(redis: RedisServer, user_id: str, thought: str) -> int:
+    """Append an event to the user's log with its seq, publishing it to nobody."""
+    keys = Keys()
+    async with client_of(redis) as client:
+        epoch = await client.hget(keys.meta(user_id), "epoch")
+        assert epoch is not None, "the user's log must exist (a connection created it)"
+        seq = await client.hincrby(keys.meta(user_id), "seq", 1)
+        draft = EventDraft(
+            "agent_thinking", "run-sneaked", "thread-x", "steps", {"thought": thought}
+        )
+        now = time.time()
+        text = split_event(draft, now).join(epoch, seq)
+        await client.xadd(keys.log(user_id), {"t": repr(now), "x": text}, identifier=f"{seq}-1")
+    return seq
+
+
+async def test_a_seq_jump_is_filled_from_the_stream_before_delivery(redis: RedisServer) -> None:
+    async with two_nodes(redis) as (a, b):
+        tab_a, tab_b = await a.connect("alice"), await b.connect("alice")
+        sneaked = await sneak_event(redis, "alice", "never published")
+        tab_a.send_message("hi")
+        accepted = await tab_a.receive_type("run_accepted")
+        with trio.fail_after(10):
+            run_a = await tab_a.collect_run(accepted["run_id"])
+            run_b = await tab_b.collect_run(accepted["run_id"])
+        check_run(run_a)
+        for tab in (tab_a, tab_b):
+            seqs = [event["seq"] for event in tab.events()]
+            assert seqs == list(range(sneaked, run_a[-1]["seq"] + 1)), seqs
+            assert tab.events()[0]["payload"]["thought"] == "never published"
+        assert [e["seq"] for e in run_a] == [e["seq"] for e in run_b]
+
+
+async def test_a_lost_last_message_is_filled_by_the_tail_check(redis: RedisServer) -> None:
+    async with two_nodes(redis) as (_, b):
+        tab = await b.connect("alice")
+        sneaked = await sneak_event(redis, "alice", "the last one")
+        with trio.fail_after(10):  # node_timeout 1 s: a tail check every 1/3 s
+            event = await tab.receive_type("agent_thinking")
+        assert event["seq"] == sneaked and event["payload"]["thought"] == "the last one"
+        assert b.orchestrator.backplane.health()["gap_fills"] >= 1
+
+
+async def test_acks_reach_redis_clamped_to_the_last_seq(redis: RedisServer) -> None:
+    async with two_nodes(redis) as (a, _):
+        tab = await a.connect("alice")
+        tab.send_message("hi")
+        accepted = await tab.receive_type("run_accepted")
+        with trio.fail_after(10):
+            events = await tab.collect_run(accepted["run_id"])
+        tab.send({"type": "ack", "seq": 3})
+        tab.send({"type": "ack", "seq": 10**9})
+        acked = None
+        async with client_of(redis) as client:
+            with trio.fail_after(10):
+                while acked != str(events[-1]["seq"]):
+                    await trio.sleep(0.05)
+                    acked = await client.hget(Keys().meta("alice"), "acked")

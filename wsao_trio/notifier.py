@@ -25,7 +25,7 @@ from wsao_trio.eventlog import EventDraft
 from wsao_trio.protocol import TERMINAL_EVENTS
 from wsao_trio.stats import OrchestratorStats
 
-IN_FLIGHT: Final = 64
+IN_FLIGHT: Final = 8
 """Events of one run the store may not yet have answered before an emit waits."""
 
 

@@ -55,7 +55,10 @@ class RedisBackplane:
         self.node = new_id()[:16]
         self.keys = Keys()
         self.store = Store(settings.redis_url, settings.redis_retry_timeout)
-        self.batcher = ScriptBatcher(self.store)
+        # Events in one queue (their order is the users' order), everything else in
+        # another: an attach, a claim or an ack never waits behind a queue of events.
+        self.events = ScriptBatcher(self.store)
+        self.control = ScriptBatcher(self.store)
         self.hub = hub
         self.feeds = FeedSet(hub, self._read_range)
         self.clock = clock
@@ -114,7 +117,7 @@ class RedisBackplane:
                 self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, event.text))
                 stored.settle(event)
 
-        self.batcher.submit(self.store.publish_event, keys, args, deliver)
+        self.events.submit(self.store.publish_event, keys, args, deliver)
         return stored
 
     def _publish_call(
@@ -182,7 +185,7 @@ class RedisBackplane:
         until = repr(self.clock() + self.presence_ttl)
         args = [self._epoch_candidate(), str(self.ttl), self.node, until]
         args.append(str(int(self.presence_ttl)))
-        result: Any = await self.batcher.call(self.store.ensure_epoch, keys, args)
+        result: Any = await self.control.call(self.store.ensure_epoch, keys, args)
         return Cursor(str(result[0]), int(result[1]))
 
     async def _replay(
@@ -225,7 +228,7 @@ class RedisBackplane:
                 self._write_ack(feed)
 
         keys, args = [self.keys.meta(feed.user_id)], [str(sent)]
-        self.batcher.submit(self.store.ack, keys, args, written)
+        self.control.submit(self.store.ack, keys, args, written)
 
     def present_elsewhere(self, user_id: str) -> bool:
         """Another live process held a connection of the user at the last upkeep."""
@@ -246,7 +249,7 @@ class RedisBackplane:
         window_ms = str(int(self.settings.dedup_window * 1000))
         owner = f"{user_id} {ids[1]} {agent_type} {message_id}"
         args = [" ".join(ids), window_ms, str(limit), ids[0], self.node, owner, k.prefix]
-        result: Any = await self.batcher.call(self.store.claim_run, keys, args)
+        result: Any = await self.control.call(self.store.claim_run, keys, args)
         if result[0] == "duplicate":
             run_id, _, thread_id = str(result[1]).partition(" ")
             return Claim(existing=(run_id, thread_id))

@@ -50,7 +50,8 @@ class Upkeep:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.subscribe)
             self.plane.feeds.nursery = nursery
-            nursery.start_soon(self.plane.batcher.run)
+            nursery.start_soon(self.plane.events.run)
+            nursery.start_soon(self.plane.control.run)
             timeout = self.plane.settings.node_timeout
             nursery.start_soon(self._every, timeout / 4, self.keep_alive)
             nursery.start_soon(self._every, timeout / 3, self.refresh)
@@ -125,7 +126,7 @@ class Upkeep:
         until = repr(plane.clock() + plane.presence_ttl)
         args = [plane.node, until, str(int(plane.presence_ttl) + 1), str(plane.ttl)]
         names = [name for u in users for name in (keys.presence(u), keys.meta(u), keys.log(u))]
-        held = await plane.batcher.call(self.store.touch_users, names, args)
+        held = await plane.control.call(self.store.touch_users, names, args)
         for i, user_id in enumerate(users):
             await self._catch_up(user_id, str(held[2 * i]), int(held[2 * i + 1]))
 

@@ -24,12 +24,12 @@ from wsao_trio.connections import ConnectionHub
 from wsao_trio.context import new_id
 from wsao_trio.errors import RunFinished
 from wsao_trio.eventlog import EventDraft, LoggedEvent, Replay, event_of, gap_for
-from wsao_trio.redisplane.batcher import ScriptBatcher
+from wsao_trio.redisplane.batcher import EventBatcher, ScriptBatcher
 from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.feeds import Feed, FeedSet
 from wsao_trio.redisplane.keys import Keys
 from wsao_trio.redisplane.store import Store
-from wsao_trio.redisplane.wire import EventPieces, FanoutEvent, split_event, stop_message
+from wsao_trio.redisplane.wire import SEP, EventPieces, FanoutEvent, split_event, stop_message
 
 
 class RunHost(Protocol):
@@ -57,7 +57,9 @@ class RedisBackplane:
         self.store = Store(settings.redis_url, settings.redis_retry_timeout)
         # Events in one queue (their order is the users' order), everything else in
         # another: an attach, a claim or an ack never waits behind a queue of events.
-        self.events = ScriptBatcher(self.store)
+        common = SEP.join((self.keys.prefix, self.node, str(settings.retention_events)))
+        common += SEP + str(self.ttl)
+        self.events = EventBatcher(self.store, self.store.publish_events, common)
         self.control = ScriptBatcher(self.store)
         self.hub = hub
         self.feeds = FeedSet(hub, self._read_range)
@@ -103,13 +105,13 @@ class RedisBackplane:
         the pipeline reply, in queue order (Redis sends this process no pub/sub copy)."""
         now = self.clock()
         pieces = split_event(draft, now)
-        keys, args = self._publish_call(user_id, draft, owner, now, pieces)
+        packed = self._packed(user_id, draft, owner, now, pieces)
         stored = Stored()
 
         def deliver(result: Any) -> None:
             if isinstance(result, Exception):
                 stored.settle(None, result)
-            elif result is None:
+            elif not int(result[0]):  # the fence: the run is no longer the owner's
                 stored.settle(None, RunFinished(f"run {draft.run_id} is not {owner}'s (node_lost)"))
             else:
                 seq, epoch = int(result[0]), str(result[1])
@@ -117,21 +119,18 @@ class RedisBackplane:
                 self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, event.text))
                 stored.settle(event)
 
-        self.events.submit(self.store.publish_event, keys, args, deliver)
+        self.events.submit(packed, deliver)
         return stored
 
-    def _publish_call(
+    def _packed(
         self, user_id: str, draft: EventDraft, owner: str, now: float, pieces: EventPieces
-    ) -> tuple[list[str], list[str]]:
-        k = self.keys
-        keys = [k.meta(user_id), k.log(user_id), k.presence(user_id), k.user_runs(user_id)]
-        keys += [k.node_runs(owner), k.run_tools(draft.run_id)]
+    ) -> str:
+        """The event's argument of the publish script (see ``PUBLISH_EVENTS``)."""
         payload = draft.payload
-        tool_name = str(payload.get("tool_name", "")).replace("\t", " ")
-        fields = [self._epoch_candidate(), repr(now), str(self.settings.retention_events)]
-        fields += [str(self.ttl), draft.type, draft.run_id, str(payload.get("tool_call_id", ""))]
-        fields += [tool_name, user_id, k.prefix, self.node]
-        return keys, [pieces.head, pieces.tail, "\t".join(fields)]
+        call_id = str(payload.get("tool_call_id", "")).replace(SEP, " ")
+        tool_name = str(payload.get("tool_name", "")).replace(SEP, " ")
+        fields = (user_id, owner, draft.type, draft.run_id, call_id, tool_name, repr(now))
+        return SEP.join((*fields, self._epoch_candidate(), pieces.head, pieces.tail))
 
     def _epoch_candidate(self) -> str:
         """A never-repeating epoch for a log created now (node id + a counter)."""

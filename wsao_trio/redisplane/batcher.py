@@ -1,10 +1,14 @@
-"""Script calls from many tasks, sent as one pipeline per round trip.
+"""Redis calls from many tasks, sent together once per round trip.
 
-Whatever is queued while a pipeline is in flight goes out as the next pipeline (up
-to ``max_batch`` calls), and Redis runs the calls in queue order: under load one
-round trip carries many runs' events, acks and claims. :meth:`ScriptBatcher.submit`
-queues without waiting — a run's events that are ready together share a round trip
-(and reach the browser in one frame) — and :meth:`ScriptBatcher.call` waits.
+Whatever is queued while a round trip is in flight goes out as the next one (up to
+``max_batch`` calls), and Redis runs the calls in queue order: under load one round
+trip carries many runs' events, or many acks and claims. ``submit`` queues without
+waiting — a run's events that are ready together share a round trip (and reach the
+browser in one frame) — and :meth:`ScriptBatcher.call` waits.
+
+- :class:`EventBatcher`: one ``EVALSHA`` of the publish script carries the whole
+  batch of events (one argument each), so the client's cost per event is a string.
+- :class:`ScriptBatcher`: any scripts, one ``EVALSHA`` each, in one pipeline.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from wsao_trio.redisplane.store import Store
 EVALSHA = CommandName.EVALSHA
 RAW: NoopCallback[Any] = NoopCallback()
 Reply = Callable[[Any], object]
-"""Called with the script's result, or with the :class:`Unavailable` that ended it."""
+"""Called with the call's result, or with the :class:`Unavailable` that ended it."""
 
 
 @attrs.define(eq=False)
@@ -47,10 +51,10 @@ class _Waiter:
         self.done.set()
 
 
-class ScriptBatcher:
-    """Pipelines queued script calls (run :meth:`run` in a nursery)."""
+class _Batcher:
+    """The queue and the send loop; subclasses say how a batch becomes a request."""
 
-    def __init__(self, store: Store, max_batch: int = 512) -> None:
+    def __init__(self, store: Store, max_batch: int) -> None:
         self._store = store
         self._max_batch = max_batch
         self._queue: list[_Call] = []
@@ -59,25 +63,15 @@ class ScriptBatcher:
 
     @property
     def queued(self) -> int:
-        """Calls waiting for the next pipeline."""
+        """Calls waiting for the next round trip."""
         return len(self._queue)
 
-    def submit(self, script: Script[str], keys: list[str], args: list[str], then: Reply) -> None:
-        """Queue one call; ``then`` gets its result (or Unavailable) in queue order."""
-        self._queue.append(_Call(script, keys, args, then))
+    def _enqueue(self, call: _Call) -> None:
+        self._queue.append(call)
         self._ready.set()
 
-    async def call(self, script: Script[str], keys: list[str], args: list[str]) -> Any:
-        """Queue one call and wait for its result (raises Unavailable like the store)."""
-        waiter = _Waiter()
-        self.submit(script, keys, args, waiter)
-        await waiter.done.wait()
-        if isinstance(waiter.result, Unavailable):
-            raise waiter.result
-        return waiter.result
-
     async def run(self) -> None:
-        """Send whatever is queued, one pipeline at a time, until cancelled."""
+        """Send whatever is queued, one round trip at a time, until cancelled."""
         while True:
             await self._ready.wait()
             self._ready = trio.Event()
@@ -89,13 +83,37 @@ class ScriptBatcher:
     async def _send(self, batch: list[_Call]) -> None:
         self.batches += 1
         try:
-            results = await self._store.call(lambda: self._pipeline(batch))
+            results = await self._store.call(lambda: self._request(batch))
         except Unavailable as exc:
             results = [exc] * len(batch)
         for call, result in zip(batch, results, strict=True):
             call.then(result)
 
-    async def _pipeline(self, batch: list[_Call]) -> list[Any]:
+    async def _request(self, batch: list[_Call]) -> list[Any]:
+        """One round trip for ``batch``: a result per call, in order."""
+        raise NotImplementedError
+
+
+class ScriptBatcher(_Batcher):
+    """Pipelines queued script calls (run :meth:`run` in a nursery)."""
+
+    def __init__(self, store: Store, max_batch: int = 512) -> None:
+        super().__init__(store, max_batch)
+
+    def submit(self, script: Script[str], keys: list[str], args: list[str], then: Reply) -> None:
+        """Queue one call; ``then`` gets its result (or Unavailable) in queue order."""
+        self._enqueue(_Call(script, keys, args, then))
+
+    async def call(self, script: Script[str], keys: list[str], args: list[str]) -> Any:
+        """Queue one call and wait for its result (raises Unavailable like the store)."""
+        waiter = _Waiter()
+        self.submit(script, keys, args, waiter)
+        await waiter.done.wait()
+        if isinstance(waiter.result, Unavailable):
+            raise waiter.result
+        return waiter.result
+
+    async def _request(self, batch: list[_Call]) -> list[Any]:
         async with self._store.client.pipeline(transaction=False) as pipe:
             for script in {id(c.script): c.script for c in batch}.values():
                 pipe.scripts.add(script)  # what Script.__call__ does: load it if missing
@@ -106,3 +124,26 @@ class ScriptBatcher:
                 for c in batch
             ]
         return [await request for request in pending]
+
+
+class EventBatcher(_Batcher):
+    """Sends queued events as one call of the publish script (after ``common``)."""
+
+    def __init__(
+        self, store: Store, script: Script[str], common: str, max_batch: int = 256
+    ) -> None:
+        super().__init__(store, max_batch)
+        self._script = script
+        self._common = common
+
+    def submit(self, packed: str, then: Reply) -> None:
+        """Queue one event's argument; ``then`` gets its ``[seq, epoch]`` reply."""
+        self._enqueue(_Call(self._script, [], [packed], then))
+
+    async def _request(self, batch: list[_Call]) -> list[Any]:
+        args = [self._common, *(c.args[0] for c in batch)]
+        async with self._store.client.pipeline(transaction=False) as pipe:
+            pipe.scripts.add(self._script)
+            pending: Any = pipe.create_request(EVALSHA, self._script.sha, 0, *args, callback=RAW)
+        flat = await pending
+        return [flat[i : i + 2] for i in range(0, len(flat), 2)]

@@ -1,10 +1,11 @@
 """The Lua scripts of the Redis backplane: each one step, atomic on the server.
 
-``PUBLISH_EVENT`` is the heart (as in Centrifugo's Redis engine): it creates the
-user's epoch on first use, assigns the next seq, appends the event to the user's
-capped stream, keeps the run bookkeeping that node-loss recovery needs (open tool
-calls, owned runs) and publishes the event to every node that holds a connection of
-the user — so two processes can never give out one seq or order events differently.
+``PUBLISH_EVENTS`` is the heart (as in Centrifugo's Redis engine): for each event of
+a batch it creates the user's epoch on first use, assigns the next seq, appends the
+event to the user's capped stream, keeps the run bookkeeping that node-loss recovery
+needs (open tool calls, owned runs) and publishes the event to every node that holds
+a connection of the user — so two processes can never give out one seq or order
+events differently.
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ from __future__ import annotations
 from typing import Final
 
 _EPOCH_ON_FIRST_USE: Final = """
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = candidate
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0, 'acked', 0)
+local function epoch_of(meta, log, candidate)
+  local epoch = redis.call('HGET', meta, 'epoch')
+  if not epoch then
+    epoch = candidate
+    redis.call('DEL', log)
+    redis.call('HSET', meta, 'epoch', epoch, 'seq', 0, 'acked', 0)
+  end
+  return epoch
 end
 """
-"""Both scripts below: KEYS[1] meta, KEYS[2] log; a log without meta starts a new epoch."""
+"""Both scripts below: a log without meta starts a new epoch (the candidate)."""
 
 ENSURE_EPOCH: Final = (
-    "local candidate = ARGV[1]"
-    + _EPOCH_ON_FIRST_USE
-    + """redis.call('EXPIRE', KEYS[1], ARGV[2])
+    _EPOCH_ON_FIRST_USE
+    + """local epoch = epoch_of(KEYS[1], KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[5])
 return {epoch, redis.call('HGET', KEYS[1], 'seq')}
@@ -32,64 +36,100 @@ return {epoch, redis.call('HGET', KEYS[1], 'seq')}
 )
 """KEYS meta, log, presence; ARGV epoch candidate, ttl, node, present until, presence ttl."""
 
-PUBLISH_EVENT: Final = (
-    """
-local f = {}
-local from = 1
-while true do
-  local at = string.find(ARGV[3], '\\t', from, true)
-  if not at then
-    f[#f + 1] = string.sub(ARGV[3], from)
-    break
-  end
-  f[#f + 1] = string.sub(ARGV[3], from, at - 1)
-  from = at + 1
-end
-local stamp, kind, run, candidate = f[2], f[5], f[6], f[1]
-if redis.call('HEXISTS', KEYS[5], run) == 0 then
-  return false
-end
-"""
-    + _EPOCH_ON_FIRST_USE
-    + """local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local text = ARGV[1] .. seq .. ',"event_id":"' .. epoch .. '-' .. seq .. ARGV[2]
-redis.call('XADD', KEYS[2], 'MAXLEN', f[3], seq .. '-1', 't', stamp, 'x', text)
-redis.call('EXPIRE', KEYS[1], f[4])
-redis.call('EXPIRE', KEYS[2], f[4])
-if kind == 'agent_started' then
-  redis.call('HSET', KEYS[6], '@started', '1')
-  redis.call('EXPIRE', KEYS[6], f[4])
-elseif kind == 'tool_executing' then
-  redis.call('HSET', KEYS[6], f[7], f[8])
-  redis.call('EXPIRE', KEYS[6], f[4])
-elseif kind == 'tool_completed' then
-  redis.call('HDEL', KEYS[6], f[7])
-elseif kind == 'agent_completed' or kind == 'agent_error' or kind == 'agent_cancelled' then
-  redis.call('HDEL', KEYS[4], run)
-  redis.call('HDEL', KEYS[5], run)
-  redis.call('DEL', KEYS[6])
-end
-local tab = '\\t'
-local msg = 'e' .. tab .. f[9] .. tab .. epoch .. tab .. seq .. tab .. stamp .. tab .. text
-local now = tonumber(stamp)
-local present = redis.call('HGETALL', KEYS[3])
-for i = 1, #present, 2 do
-  if tonumber(present[i + 1]) < now then
-    redis.call('HDEL', KEYS[3], present[i])
-  elseif present[i] ~= f[11] then
-    redis.call('PUBLISH', f[10] .. ':node:' .. present[i] .. ':ch', msg)
+PUBLISH_EVENTS: Final = (
+    _EPOCH_ON_FIRST_USE
+    + """
+local function split(text)
+  local fields, from = {}, 1
+  while true do
+    local at = string.find(text, '\t', from, true)
+    if not at then
+      fields[#fields + 1] = string.sub(text, from)
+      return fields
+    end
+    fields[#fields + 1] = string.sub(text, from, at - 1)
+    from = at + 1
   end
 end
-return {seq, epoch}
+
+local prefix, publisher, maxlen, ttl = unpack(split(ARGV[1]))
+local users, touched, out = {}, {}, {}
+
+local function user_of(user, stamp, candidate)
+  local u = users[user]
+  if u then
+    return u
+  end
+  local base = prefix .. ':u:{' .. user .. '}:'
+  u = {meta = base .. 'meta', log = base .. 'log', runs = base .. 'runs', nodes = {}}
+  u.epoch = epoch_of(u.meta, u.log, candidate)
+  local presence = base .. 'presence'
+  local held = redis.call('HGETALL', presence)
+  for i = 1, #held, 2 do
+    if tonumber(held[i + 1]) < tonumber(stamp) then
+      redis.call('HDEL', presence, held[i])
+    elseif held[i] ~= publisher then
+      u.nodes[#u.nodes + 1] = prefix .. ':node:' .. held[i] .. ':ch'
+    end
+  end
+  users[user] = u
+  touched[#touched + 1] = u
+  return u
+end
+
+local function keep_books(u, owned, kind, run, call, tool)
+  local tools = prefix .. ':run:' .. run .. ':tools'
+  if kind == 'agent_started' then
+    redis.call('HSET', tools, '@started', '1')
+    redis.call('EXPIRE', tools, ttl)
+  elseif kind == 'tool_executing' then
+    redis.call('HSET', tools, call, tool)
+    redis.call('EXPIRE', tools, ttl)
+  elseif kind == 'tool_completed' then
+    redis.call('HDEL', tools, call)
+  elseif kind == 'agent_completed' or kind == 'agent_error' or kind == 'agent_cancelled' then
+    redis.call('HDEL', u.runs, run)
+    redis.call('HDEL', owned, run)
+    redis.call('DEL', tools)
+  end
+end
+
+for i = 2, #ARGV do
+  local user, owner, kind, run, call, tool, stamp, candidate, head, tail = unpack(split(ARGV[i]))
+  local owned = prefix .. ':node:' .. owner .. ':runs'
+  if redis.call('HEXISTS', owned, run) == 0 then
+    out[#out + 1] = 0
+    out[#out + 1] = ''
+  else
+    local u = user_of(user, stamp, candidate)
+    local seq = redis.call('HINCRBY', u.meta, 'seq', 1)
+    local text = head .. seq .. ',"event_id":"' .. u.epoch .. '-' .. seq .. tail
+    redis.call('XADD', u.log, 'MAXLEN', maxlen, seq .. '-1', 't', stamp, 'x', text)
+    keep_books(u, owned, kind, run, call, tool)
+    local msg = 'e\t' .. user .. '\t' .. u.epoch .. '\t' .. seq .. '\t' .. stamp .. '\t' .. text
+    for _, channel in ipairs(u.nodes) do
+      redis.call('PUBLISH', channel, msg)
+    end
+    out[#out + 1] = seq
+    out[#out + 1] = u.epoch
+  end
+end
+for _, u in ipairs(touched) do
+  redis.call('EXPIRE', u.meta, ttl)
+  redis.call('EXPIRE', u.log, ttl)
+end
+return out
 """
 )
-"""KEYS meta, log, presence, user runs, owning node's runs, run tools.
+"""No KEYS (names are built from the prefix as :mod:`.keys` spells them; one call
+carries many users' events, so this needs a single Redis, not a Cluster).
 
-ARGV head, tail, and one tab-separated field list (fewer arguments: the client's
-per-argument cost dominates): epoch candidate, timestamp, maxlen, ttl, event type,
-run id, tool call id, tool name, user id, key prefix, publishing node (which gets no
-pub/sub copy: it delivers from the reply). Fenced: an event of a run that
-its node no longer owns (ended, or declared lost and ended by another node) is refused.
+ARGV[1] ``prefix TAB publishing node TAB maxlen TAB ttl``; then one argument per
+event: ``user owner type run tool_call_id tool_name timestamp epoch_candidate head
+tail``, tab-separated (JSON text never holds a raw tab). Returns ``seq, epoch`` per
+event, ``0, ''`` for an event the fence refused: a run its node no longer owns
+(ended, or declared lost and ended by another node). The publishing node gets no
+pub/sub copy: it delivers from the reply.
 """
 
 CLAIM_RUN: Final = """

@@ -50,7 +50,7 @@ class Store:
         self.stats = StoreStats()
         self.available = True
         self.ensure_epoch = self.client.register_script(scripts.ENSURE_EPOCH)
-        self.publish_event = self.client.register_script(scripts.PUBLISH_EVENT)
+        self.publish_events = self.client.register_script(scripts.PUBLISH_EVENTS)
         self.claim_run = self.client.register_script(scripts.CLAIM_RUN)
         self.ack = self.client.register_script(scripts.ACK)
         self.touch_users = self.client.register_script(scripts.TOUCH_USERS)

@@ -139,6 +139,7 @@ class StreamChecker:
         self.replayed = 0
         self.empty_epoch_resets = 0
         self.epoch_reset = False
+        self.node_lost_stamps: list[float] = []
 
     @property
     def last_seq(self) -> int:
@@ -236,6 +237,8 @@ class StreamChecker:
             self.violations.add("after_terminal", f"{kind} after {track.terminal} in {run_id}")
         else:
             self._step(track, kind, payload)
+            if kind == "agent_error" and payload.get("code") == "node_lost":
+                self.node_lost_stamps.append(float(event.get("timestamp") or 0.0))
 
     def _start(self, run_id: str, payload: Mapping[str, Any]) -> None:
         message_id = payload.get("message_id")

@@ -14,13 +14,21 @@ import trio
 
 
 async def request(
-    host: str, port: int, method: str, path: str, body: Any = None, timeout: float = 10.0
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    timeout: float = 10.0,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, bytes]:
     """Send one request and return ``(status, body)``; raises OSError or TooSlowError."""
     with trio.fail_after(timeout):
         try:
             async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as client:
-                response = await client.request(method, path, json=body, timeout=timeout)
+                response = await client.request(
+                    method, path, json=body, timeout=timeout, headers=headers
+                )
         except httpx.TransportError as exc:
             raise OSError(f"{method} {path}: {exc!r}") from exc
     return response.status_code, response.content

@@ -17,9 +17,11 @@ Redis still holds once the keys' TTLs have passed.
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import signal
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -30,7 +32,8 @@ import psutil
 import trio
 
 from stress.cli import out_prefix
-from stress.load import run_load
+from stress.http_client import request
+from stress.load import LoadOutcome, run_load
 from stress.redis_proc import RedisProcess, running_redis
 from stress.report import build, machine, write_json
 from stress.scripted import parse_profile
@@ -44,8 +47,13 @@ from stress.server_proc import (
     wait_ready,
 )
 from stress.spec import LoadSpec, Target, parse_target
+from stress.tokens import mint
 
 NODE_TIMEOUT = 2.0
+REAP_SLACK = 0.5
+"""Seconds the reaper may take beyond lease expiry + one reap interval (its own work)."""
+TASK_SLACK = 1
+"""Tasks a node may hold over its idle level at the end (an upkeep step in progress)."""
 NODE_SETTINGS = (("WSAO_NODE_TIMEOUT", str(NODE_TIMEOUT)), ("WSAO_JANITOR_INTERVAL", "0.5"))
 
 
@@ -203,15 +211,40 @@ class ChaosNode:
 
 
 async def kill_and_restart(nodes: list[ChaosNode], every: float, kills: list[float]) -> None:
-    """SIGKILL the nodes in turn every ``every`` s and start each again on its port."""
+    """SIGKILL the nodes in turn every ``every`` s and start each again on its port.
+
+    ``kills`` gets the wall-clock time of each kill (events carry wall-clock stamps).
+    """
     turn = 0
     while True:
         await trio.sleep(every)
         node = nodes[turn % len(nodes)]
         await node.kill()
-        kills.append(trio.current_time())
+        kills.append(time.time())
         await node.start()
         turn += 1
+
+
+async def task_count(node: ChaosNode, secret: str) -> int:
+    """The node's live trio tasks outside the Redis client's connection pool (which
+    keeps up to ``WSAO_REDIS_MAX_CONNECTIONS`` for reuse), from ``/health/details``."""
+    headers = {"Authorization": f"Bearer {mint(secret, 'chaos-observer')}"}
+    status, body = await request(HOST, node.port, "GET", "/health/details", headers=headers)
+    if status != 200:
+        raise RuntimeError(f"/health/details answered {status}: {body[:200]!r}")
+    tasks = json.loads(body)["tasks"]
+    return int(tasks["total"]) - int(tasks["by_package"].get("coredis", 0))
+
+
+def node_lost_delays(outcome: LoadOutcome, kills: list[float]) -> list[float]:
+    """Seconds from each kill to every ``node_lost`` terminal that followed it."""
+    delays = []
+    for user in outcome.users:
+        for stamp in user.lineages[0].checker.node_lost_stamps:
+            before = [kill for kill in kills if kill <= stamp]
+            if before:
+                delays.append(stamp - before[-1])
+    return sorted(delays)
 
 
 async def redis_leftovers(url: str) -> dict[str, int]:
@@ -241,6 +274,7 @@ async def run_chaos_command(args: argparse.Namespace) -> int:
             report = await _chaos_load(args, nodes, secret, kills)
             await trio.sleep(NODE_TIMEOUT * 3 + 1)
             report["redis_after_ttl"] = await redis_leftovers(redis.url)
+            report["tasks_after"] = [await task_count(node, secret) for node in nodes]
         finally:
             for node in nodes:
                 await node.kill()
@@ -264,20 +298,35 @@ async def _chaos_load(
 ) -> dict[str, Any]:
     for node in nodes:
         await node.start()
+    await trio.sleep(NODE_TIMEOUT)  # both leases and subscriptions settled: idle
+    tasks_idle = [await task_count(node, secret) for node in nodes]
     spec = spec_for(args, [node.target for node in nodes], secret)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(kill_and_restart, nodes, args.kill_every, kills)
-        report = build(await run_load(spec, progress=False), "chaos")
+        outcome = await run_load(spec, progress=False)
         nursery.cancel_scope.cancel()
+    report = build(outcome, "chaos")
+    delays = node_lost_delays(outcome, kills)
+    report["node_lost_seconds_after_kill"] = {
+        "count": len(delays),
+        "max": round(max(delays, default=0.0), 3),
+        "bound": NODE_TIMEOUT + NODE_TIMEOUT / 2,  # lease expiry + one reap interval
+    }
+    report["tasks_idle"] = tasks_idle
     report["machine"] = machine()
     return report
 
 
 def _chaos_ok(report: dict[str, Any]) -> bool:
-    """No seq gap or other violation, no duplicate, every run sent ended exactly once."""
+    """No seq gap or other violation, no duplicate, every run sent ended exactly once,
+    dead nodes' runs ended in time, tasks back to the idle level."""
     runs = report["runs"]
     clean = report["violations"]["count"] == 0 and report["duplicates"] == 0
-    return bool(clean and runs["ended"] == runs["sent"])
+    lost = report["node_lost_seconds_after_kill"]
+    in_time = lost["max"] <= lost["bound"] + REAP_SLACK
+    idle = max(report["tasks_idle"]) + TASK_SLACK
+    return bool(clean and runs["ended"] == runs["sent"] and in_time and
+                max(report["tasks_after"]) <= idle)  # fmt: skip
 
 
 def format_chaos(report: dict[str, Any]) -> str:
@@ -291,5 +340,8 @@ def format_chaos(report: dict[str, Any]) -> str:
         f"duplicates: {report['duplicates']}  (planned critical events received: "
         f"{report['delivery_success']:.4f}; runs that ended node_lost emit fewer)",
         f"redis keys after TTLs: {report['redis_after_ttl']}",
+        f"node_lost terminals, seconds after the kill: {report['node_lost_seconds_after_kill']}",
+        f"trio tasks per node (without the Redis pool's): idle {report['tasks_idle']}, "
+        f"after {report['tasks_after']}",
     ]
     return "\n".join(lines)

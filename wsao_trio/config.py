@@ -128,6 +128,7 @@ class Settings:
     workers: int = attrs.field(default=1, validator=_positive)
     node_timeout: float = attrs.field(default=10 * SECONDS, validator=_positive)
     redis_retry_timeout: float = attrs.field(default=30 * SECONDS, validator=_positive)
+    redis_max_connections: int = attrs.field(default=16, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         _check_llm(self)  # the model is required once a base URL is set

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -64,6 +65,20 @@ def _loop_lag(orch: Orchestrator) -> dict[str, Any]:
     }
 
 
+def task_counts() -> dict[str, Any]:
+    """Live trio tasks of this process, in all and by top-level package of their
+    function (walks the task tree: for health, not per event)."""
+    root = trio.lowlevel.current_root_task()
+    nurseries = list(root.child_nurseries if root is not None else ())
+    by_package: Counter[str] = Counter()
+    while nurseries:
+        for task in nurseries.pop().child_tasks:
+            package = task.name.partition(".")[0]
+            by_package[package if package.isidentifier() else "trio"] += 1
+            nurseries.extend(task.child_nurseries)
+    return {"total": by_package.total() + 1, "by_package": dict(by_package)}
+
+
 def _status(orch: Orchestrator) -> str:
     if orch.closing:
         return "stopping"
@@ -87,5 +102,6 @@ def build_health(orch: Orchestrator, uptime: float) -> dict[str, Any]:
         "cleanups": _cleanups(orch.stats),
         "queues": _queues(orch),
         "loop_lag_ms": _loop_lag(orch),
+        "tasks": task_counts(),
         "active_runs": [ctx.describe(now) for ctx in orch.runs()[:MAX_LISTED_RUNS]],
     }

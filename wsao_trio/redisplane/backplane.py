@@ -54,7 +54,9 @@ class RedisBackplane:
         self.settings = settings
         self.node = new_id()[:16]
         self.keys = Keys()
-        self.store = Store(settings.redis_url, settings.redis_retry_timeout)
+        self.store = Store(
+            settings.redis_url, settings.redis_retry_timeout, settings.redis_max_connections
+        )
         # Events in one queue (their order is the users' order), everything else in
         # another: an attach, a claim or an ack never waits behind a queue of events.
         common = SEP.join((self.keys.prefix, self.node, str(settings.retention_events)))

@@ -42,9 +42,13 @@ class StoreStats:
 class Store:
     """A coredis client with the backplane's scripts and a retrying :meth:`call`."""
 
-    def __init__(self, url: str, retry_timeout: float) -> None:
+    def __init__(self, url: str, retry_timeout: float, max_connections: int = 16) -> None:
         self.client: coredis.Redis[str] = coredis.Redis.from_url(
-            url, decode_responses=True, connect_timeout=2.0, stream_timeout=5.0
+            url,
+            decode_responses=True,
+            connect_timeout=2.0,
+            stream_timeout=5.0,
+            max_connections=max_connections,  # callers wait for one beyond this
         )
         self.retry_timeout = retry_timeout
         self.stats = StoreStats()

@@ -195,8 +195,9 @@ class Upkeep:
         runs = await self.store.call(lambda: client.hgetall(self.keys.node_runs(node)))
         logger.warning("node %s is gone; ending its %d runs (node_lost)", node, len(runs))
         self.plane.store.stats.reaped_nodes += 1
-        for run_id, owner in runs.items():
-            await self._end_run(node, run_id, *_owner_fields(owner))
+        async with trio.open_nursery() as nursery:  # runs at once: their events share trips
+            for run_id, owner in runs.items():
+                nursery.start_soon(self._end_run, node, run_id, *_owner_fields(owner))
         # No DEL of the whole hash: a run claimed after the snapshot above belongs to a
         # node that is alive after all (its lease had lapsed); each ended run's terminal
         # event removed its own field, and Redis drops the hash once it is empty.

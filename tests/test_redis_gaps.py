@@ -95,3 +95,26 @@ async def test_acks_reach_redis_clamped_to_the_last_seq(redis: RedisServer) -> N
                 while acked != str(events[-1]["seq"]):
                     await trio.sleep(0.05)
                     acked = await client.hget(Keys().meta("alice"), "acked")
+
+
+async def test_a_retried_publish_call_is_answered_again_and_stores_nothing_twice(
+    redis: RedisServer,
+) -> None:
+    from wsao_trio.redisplane.scripts import PUBLISH_EVENTS
+
+    keys = Keys()
+    draft = EventDraft("agent_thinking", "run-r", "thread-r", "steps", {"thought": "once"})
+    pieces = split_event(draft, 1.5)
+    event = "\t".join(("alice", "node-x", draft.type, "run-r", "", "", "1.5", "ep1"))
+    args = ["wsao\tnode-y\t1000\t600", keys.publish_call("node-y", 1), event]
+    args[2] += f"\t{pieces.head}\t{pieces.tail}"
+    async with client_of(redis) as client:
+        await client.hset(keys.node_runs("node-x"), {"run-r": "alice thread-r steps m"})
+        script = client.register_script(PUBLISH_EVENTS)
+        first = await script(keys=[], args=args)
+        again = await script(keys=[], args=args)  # as Store.call retries after a lost reply
+        assert list(first) == list(again) == [1, "ep1"]
+        assert await client.xlen(keys.log("alice")) == 1
+        args[1] = keys.publish_call("node-y", 2)  # the next call is a new one
+        assert list(await script(keys=[], args=args)) == [2, "ep1"]
+        assert await client.xlen(keys.log("alice")) == 2

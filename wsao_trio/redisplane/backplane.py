@@ -14,6 +14,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Protocol
 
 import trio
@@ -61,7 +62,8 @@ class RedisBackplane:
         # another: an attach, a claim or an ack never waits behind a queue of events.
         common = SEP.join((self.keys.prefix, self.node, str(settings.retention_events)))
         common += SEP + str(self.ttl)
-        self.events = EventBatcher(self.store, self.store.publish_events, common)
+        call_key = partial(self.keys.publish_call, self.node)
+        self.events = EventBatcher(self.store, self.store.publish_events, common, call_key)
         self.control = ScriptBatcher(self.store)
         self.hub = hub
         self.feeds = FeedSet(hub, self._read_range)

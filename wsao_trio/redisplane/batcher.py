@@ -82,15 +82,16 @@ class _Batcher:
 
     async def _send(self, batch: list[_Call]) -> None:
         self.batches += 1
+        number = self.batches  # the same for every retry of this batch
         try:
-            results = await self._store.call(lambda: self._request(batch))
+            results = await self._store.call(lambda: self._request(batch, number))
         except Unavailable as exc:
             results = [exc] * len(batch)
         for call, result in zip(batch, results, strict=True):
             call.then(result)
 
-    async def _request(self, batch: list[_Call]) -> list[Any]:
-        """One round trip for ``batch``: a result per call, in order."""
+    async def _request(self, batch: list[_Call], number: int) -> list[Any]:
+        """One round trip for ``batch`` (the batcher's ``number``-th): a result per call."""
         raise NotImplementedError
 
 
@@ -113,7 +114,7 @@ class ScriptBatcher(_Batcher):
             raise waiter.result
         return waiter.result
 
-    async def _request(self, batch: list[_Call]) -> list[Any]:
+    async def _request(self, batch: list[_Call], number: int) -> list[Any]:
         async with self._store.client.pipeline(transaction=False) as pipe:
             for script in {id(c.script): c.script for c in batch}.values():
                 pipe.scripts.add(script)  # what Script.__call__ does: load it if missing
@@ -127,21 +128,31 @@ class ScriptBatcher(_Batcher):
 
 
 class EventBatcher(_Batcher):
-    """Sends queued events as one call of the publish script (after ``common``)."""
+    """Sends queued events as one call of the publish script (after ``common``).
+
+    ``call_key(number)`` names where Redis keeps each call's reply, so that a call
+    retried after a lost reply is answered again instead of storing its events twice.
+    """
 
     def __init__(
-        self, store: Store, script: Script[str], common: str, max_batch: int = 256
+        self,
+        store: Store,
+        script: Script[str],
+        common: str,
+        call_key: Callable[[int], str],
+        max_batch: int = 256,
     ) -> None:
         super().__init__(store, max_batch)
         self._script = script
         self._common = common
+        self._call_key = call_key
 
     def submit(self, packed: str, then: Reply) -> None:
         """Queue one event's argument; ``then`` gets its ``[seq, epoch]`` reply."""
         self._enqueue(_Call(self._script, [], [packed], then))
 
-    async def _request(self, batch: list[_Call]) -> list[Any]:
-        args = [self._common, *(c.args[0] for c in batch)]
+    async def _request(self, batch: list[_Call], number: int) -> list[Any]:
+        args = [self._common, self._call_key(number), *(c.args[0] for c in batch)]
         async with self._store.client.pipeline(transaction=False) as pipe:
             pipe.scripts.add(self._script)
             pending: Any = pipe.create_request(EVALSHA, self._script.sha, 0, *args, callback=RAW)

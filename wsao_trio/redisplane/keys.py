@@ -43,6 +43,10 @@ class Keys:
         its ``agent_started`` is out."""
         return f"{self.prefix}:run:{run_id}:tools"
 
+    def publish_call(self, node: str, number: int) -> str:
+        """String, 120 s: the reply of a node's publish call ``number`` (retries reuse it)."""
+        return f"{self.prefix}:node:{node}:call:{number}"
+
     def lease(self, node: str) -> str:
         """String with a TTL: the node is alive while it exists."""
         return f"{self.prefix}:node:{node}:lease"

@@ -52,6 +52,10 @@ local function split(text)
   end
 end
 
+local done = redis.call('GET', ARGV[2])
+if done then  -- a retry of a call whose reply was lost: answer it again, store nothing
+  return cjson.decode(done)
+end
 local prefix, publisher, maxlen, ttl = unpack(split(ARGV[1]))
 local users, touched, out = {}, {}, {}
 
@@ -94,7 +98,7 @@ local function keep_books(u, owned, kind, run, call, tool)
   end
 end
 
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local user, owner, kind, run, call, tool, stamp, candidate, head, tail = unpack(split(ARGV[i]))
   local owned = prefix .. ':node:' .. owner .. ':runs'
   if redis.call('HEXISTS', owned, run) == 0 then
@@ -118,13 +122,16 @@ for _, u in ipairs(touched) do
   redis.call('EXPIRE', u.meta, ttl)
   redis.call('EXPIRE', u.log, ttl)
 end
+redis.call('SET', ARGV[2], cjson.encode(out), 'EX', 120)
 return out
 """
 )
 """No KEYS (names are built from the prefix as :mod:`.keys` spells them; one call
 carries many users' events, so this needs a single Redis, not a Cluster).
 
-ARGV[1] ``prefix TAB publishing node TAB maxlen TAB ttl``; then one argument per
+ARGV[1] ``prefix TAB publishing node TAB maxlen TAB ttl``; ARGV[2] the call's key
+(unique per call: a retried call finds its stored reply there and stores nothing
+twice, so an event is stored exactly once even when a reply was lost); then one argument per
 event: ``user owner type run tool_call_id tool_name timestamp epoch_candidate head
 tail``, tab-separated (JSON text never holds a raw tab). Returns ``seq, epoch`` per
 event, ``0, ''`` for an event the fence refused: a run its node no longer owns

@@ -118,3 +118,31 @@ async def test_a_retried_publish_call_is_answered_again_and_stores_nothing_twice
         args[1] = keys.publish_call("node-y", 2)  # the next call is a new one
         assert list(await script(keys=[], args=args)) == [2, "ep1"]
         assert await client.xlen(keys.log("alice")) == 2
+
+
+async def test_an_ack_on_another_process_completes_ensure_event_delivery(
+    redis: RedisServer,
+) -> None:
+    from wsao_trio.protocol import UserMessage
+
+    async with two_nodes(redis, delivery_deadline=8, orphan_timeout=3600) as (a, b):
+        tab = await b.connect("alice")  # the user's only connection is on b
+        ticket = await a.orchestrator.submit("alice", UserMessage(message_id="m", text="sleep=60"))
+        assert ticket.context is not None
+        outcome: list[bool] = []
+
+        async def ensure() -> None:
+            delivered = await a.orchestrator.ensure_event_delivery(
+                ticket.context, "agent_thinking", {"thought": "did you see this?"}
+            )
+            outcome.append(delivered)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ensure)
+            with trio.fail_after(10):
+                while True:
+                    event = await tab.receive_type("agent_thinking")
+                    if event["payload"]["thought"] == "did you see this?":
+                        break
+            tab.send({"type": "ack", "seq": event["seq"]})
+        assert outcome == [True]

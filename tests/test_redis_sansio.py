@@ -13,6 +13,7 @@ from wsao_trio.protocol import encode_event
 from wsao_trio.redisplane.cursor import Arrival, Cursor
 from wsao_trio.redisplane.keys import Keys
 from wsao_trio.redisplane.wire import (
+    AckNotice,
     FanoutEvent,
     StopRequest,
     parse_message,
@@ -61,11 +62,12 @@ def test_fanout_messages_parse_back(user: str, epoch: str, seq: int, text: str) 
     data = "\t".join(("e", user, epoch, str(seq), repr(1.5), encoded))
     assert parse_message(data) == FanoutEvent(user, epoch, seq, 1.5, encoded)
     assert parse_message(stop_message(user, "r1", "user")) == StopRequest(user, "r1", "user")
+    assert parse_message(f"a\t{user}\t{seq}") == AckNotice(user, seq)
 
 
 @given(st.text())
 def test_garbage_on_the_channel_is_ignored_not_raised(data: str) -> None:
-    assert parse_message(data) is None or data.startswith(("e\t", "s\t"))
+    assert parse_message(data) is None or data.startswith(("e\t", "s\t", "a\t"))
 
 
 @given(seq=st.integers(0, 100), arriving=st.integers(1, 102))

@@ -230,7 +230,9 @@ class RedisBackplane:
             if feed.acked > sent and not isinstance(result, Exception):
                 self._write_ack(feed)
 
-        keys, args = [self.keys.meta(feed.user_id)], [str(sent)]
+        user_id = feed.user_id
+        keys = [self.keys.meta(user_id), self.keys.user_runs(user_id)]
+        args = [str(sent), self.node, self.keys.prefix, user_id]
         self.control.submit(self.store.ack, keys, args, written)
 
     def present_elsewhere(self, user_id: str) -> bool:

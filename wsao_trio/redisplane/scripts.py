@@ -169,13 +169,26 @@ ACK: Final = """
 local acked = tonumber(redis.call('HGET', KEYS[1], 'acked') or '0')
 local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local wanted = math.min(tonumber(ARGV[1]), last)
-if wanted > acked then
-  redis.call('HSET', KEYS[1], 'acked', wanted)
-  return wanted
+if wanted <= acked then
+  return acked
 end
-return acked
+redis.call('HSET', KEYS[1], 'acked', wanted)
+local runs = redis.call('HGETALL', KEYS[2])
+local told = {}
+for i = 2, #runs, 2 do
+  local node = runs[i]
+  if node ~= ARGV[2] and not told[node] then
+    told[node] = true
+    redis.call('PUBLISH', ARGV[3] .. ':node:' .. node .. ':ch', 'a\t' .. ARGV[4] .. '\t' .. wanted)
+  end
+end
+return wanted
 """
-"""KEYS meta; ARGV seq. Cumulative: never backwards, never past the last seq."""
+"""KEYS meta, user runs; ARGV seq, acking node, key prefix, user id.
+
+Cumulative: never backwards, never past the last seq. A raised ack is published to
+every other node that runs one of the user's runs (its delivery waiters count it).
+"""
 
 TOUCH_USERS: Final = """
 local out = {}

@@ -23,7 +23,7 @@ from wsao_trio.errors import Unavailable
 from wsao_trio.eventlog import EventDraft
 from wsao_trio.redisplane.cursor import Cursor
 from wsao_trio.redisplane.store import FAILURES
-from wsao_trio.redisplane.wire import FanoutEvent, StopRequest, parse_message
+from wsao_trio.redisplane.wire import AckNotice, FanoutEvent, StopRequest, parse_message
 
 if TYPE_CHECKING:
     from wsao_trio.redisplane.backplane import RedisBackplane
@@ -82,12 +82,14 @@ class Upkeep:
             pass  # coredis unsubscribes on a connection that cancellation already closed
 
     def handle(self, data: str) -> None:
-        """Deliver an event or honour a stop request."""
+        """Deliver an event, honour a stop request, count another process's ack."""
         message = parse_message(data)
         if isinstance(message, FanoutEvent):
             self.plane.feeds.offer(message)
         elif isinstance(message, StopRequest) and self.plane.host is not None:
             self.plane.host.stop_requested(message.user_id, message.run_id, message.reason)
+        elif isinstance(message, AckNotice):
+            self.plane.hub.mark_delivered(message.user_id, message.seq)
 
     async def renew_lease(self) -> None:
         """Keep this node alive in Redis for another ``node_timeout``."""

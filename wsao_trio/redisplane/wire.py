@@ -62,12 +62,19 @@ class StopRequest(NamedTuple):
     reason: str
 
 
+class AckNotice(NamedTuple):
+    """A user's client acknowledged every event up to ``seq`` on another process."""
+
+    user_id: str
+    seq: int
+
+
 def stop_message(user_id: str, run_id: str, reason: str) -> str:
     """The control message asking a run's owner to stop it."""
     return SEP.join(("s", user_id, run_id, reason))
 
 
-def parse_message(data: str) -> FanoutEvent | StopRequest | None:
+def parse_message(data: str) -> FanoutEvent | StopRequest | AckNotice | None:
     """Decode a message of a node's channel; None for anything malformed."""
     kind, _, rest = data.partition(SEP)
     try:
@@ -77,6 +84,9 @@ def parse_message(data: str) -> FanoutEvent | StopRequest | None:
         if kind == "s":
             user_id, run_id, reason = rest.split(SEP, 2)
             return StopRequest(user_id, run_id, reason)
+        if kind == "a":
+            user_id, seq = rest.split(SEP, 1)
+            return AckNotice(user_id, int(seq))
     except ValueError:
         return None
     return None

@@ -50,6 +50,7 @@ from stress.spec import LoadSpec, Target, parse_target
 from stress.tokens import mint
 
 NODE_TIMEOUT = 2.0
+"""Chaos only (a killed node's runs end within seconds); ``scale`` runs the defaults."""
 REAP_SLACK = 0.5
 """Seconds the reaper may take beyond lease expiry + one reap interval (its own work)."""
 TASK_SLACK = 1
@@ -74,7 +75,7 @@ async def app_nodes(
     count: int, secret: str, out: Path, redis: RedisProcess | None
 ) -> AsyncIterator[list[ServerProcess]]:
     """``count`` app processes (on Redis when given); stopped on exit."""
-    settings = dict(NODE_SETTINGS) | ({"WSAO_REDIS_URL": redis.url} if redis else {})
+    settings = {"WSAO_REDIS_URL": redis.url} if redis else {}  # defaults otherwise
     async with AsyncExitStack() as stack:
         nodes = []
         for i in range(count):

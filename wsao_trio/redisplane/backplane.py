@@ -80,8 +80,10 @@ class RedisBackplane:
 
     @property
     def ttl(self) -> int:
-        """Seconds an idle user's log and meta live in Redis."""
-        return int(self.settings.retention_seconds) + 60
+        """Seconds an idle user's log and meta live in Redis (renewed by each run's
+        start and end, so never shorter than a run may last)."""
+        longest = max(self.settings.retention_seconds, self.settings.run_timeout)
+        return int(longest) + 60
 
     @property
     def presence_ttl(self) -> float:
@@ -306,6 +308,8 @@ class RedisBackplane:
             "available": self.available,
             "feeds": len(self.feeds.feeds),
             "gap_fills": self.feeds.gap_fills,
+            "publish_calls": self.events.batches,
+            "control_calls": self.control.batches,
             **self.store.figures(),
         }
 

@@ -148,7 +148,7 @@ class EventBatcher(_Batcher):
         self._call_key = call_key
 
     def submit(self, packed: str, then: Reply) -> None:
-        """Queue one event's argument; ``then`` gets its ``[seq, epoch]`` reply."""
+        """Queue one event's argument; ``then`` gets its ``[seq, epoch]`` reply (strings)."""
         self._enqueue(_Call(self._script, [], [packed], then))
 
     async def _request(self, batch: list[_Call], number: int) -> list[Any]:
@@ -156,5 +156,5 @@ class EventBatcher(_Batcher):
         async with self._store.client.pipeline(transaction=False) as pipe:
             pipe.scripts.add(self._script)
             pending: Any = pipe.create_request(EVALSHA, self._script.sha, 0, *args, callback=RAW)
-        flat = await pending
-        return [flat[i : i + 2] for i in range(0, len(flat), 2)]
+        reply: str = await pending
+        return [item.split(":", 1) for item in reply.split(" ")]

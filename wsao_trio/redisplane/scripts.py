@@ -19,8 +19,9 @@ local function epoch_of(meta, log, candidate)
     epoch = candidate
     redis.call('DEL', log)
     redis.call('HSET', meta, 'epoch', epoch, 'seq', 0, 'acked', 0)
+    return epoch, true
   end
-  return epoch
+  return epoch, false
 end
 """
 """Both scripts below: a log without meta starts a new epoch (the candidate)."""
@@ -54,7 +55,7 @@ end
 
 local done = redis.call('GET', ARGV[2])
 if done then  -- a retry of a call whose reply was lost: answer it again, store nothing
-  return cjson.decode(done)
+  return done
 end
 local prefix, publisher, maxlen, ttl = unpack(split(ARGV[1]))
 local users, touched, out = {}, {}, {}
@@ -66,7 +67,7 @@ local function user_of(user, stamp, candidate)
   end
   local base = prefix .. ':u:{' .. user .. '}:'
   u = {meta = base .. 'meta', log = base .. 'log', runs = base .. 'runs', nodes = {}}
-  u.epoch = epoch_of(u.meta, u.log, candidate)
+  u.epoch, u.renew = epoch_of(u.meta, u.log, candidate)
   local presence = base .. 'presence'
   local held = redis.call('HGETALL', presence)
   for i = 1, #held, 2 do
@@ -85,16 +86,17 @@ local function keep_books(u, owned, kind, run, call, tool)
   local tools = prefix .. ':run:' .. run .. ':tools'
   if kind == 'agent_started' then
     redis.call('HSET', tools, '@started', '1')
-    redis.call('EXPIRE', tools, ttl)
+    redis.call('EXPIRE', tools, ttl)  -- '@started' keeps the hash (and its TTL) to the end
+    u.renew = true
   elseif kind == 'tool_executing' then
     redis.call('HSET', tools, call, tool)
-    redis.call('EXPIRE', tools, ttl)
   elseif kind == 'tool_completed' then
     redis.call('HDEL', tools, call)
   elseif kind == 'agent_completed' or kind == 'agent_error' or kind == 'agent_cancelled' then
     redis.call('HDEL', u.runs, run)
     redis.call('HDEL', owned, run)
     redis.call('DEL', tools)
+    u.renew = true
   end
 end
 
@@ -102,8 +104,7 @@ for i = 3, #ARGV do
   local user, owner, kind, run, call, tool, stamp, candidate, head, tail = unpack(split(ARGV[i]))
   local owned = prefix .. ':node:' .. owner .. ':runs'
   if redis.call('HEXISTS', owned, run) == 0 then
-    out[#out + 1] = 0
-    out[#out + 1] = ''
+    out[#out + 1] = '0:'
   else
     local u = user_of(user, stamp, candidate)
     local seq = redis.call('HINCRBY', u.meta, 'seq', 1)
@@ -114,16 +115,18 @@ for i = 3, #ARGV do
     for _, channel in ipairs(u.nodes) do
       redis.call('PUBLISH', channel, msg)
     end
-    out[#out + 1] = seq
-    out[#out + 1] = u.epoch
+    out[#out + 1] = seq .. ':' .. u.epoch
   end
 end
 for _, u in ipairs(touched) do
-  redis.call('EXPIRE', u.meta, ttl)
-  redis.call('EXPIRE', u.log, ttl)
+  if u.renew then  -- a new log, a run's start or end (runs end within ttl)
+    redis.call('EXPIRE', u.meta, ttl)
+    redis.call('EXPIRE', u.log, ttl)
+  end
 end
-redis.call('SET', ARGV[2], cjson.encode(out), 'EX', 120)
-return out
+local reply = table.concat(out, ' ')
+redis.call('SET', ARGV[2], reply, 'EX', 120)
+return reply
 """
 )
 """No KEYS (names are built from the prefix as :mod:`.keys` spells them; one call
@@ -133,8 +136,8 @@ ARGV[1] ``prefix TAB publishing node TAB maxlen TAB ttl``; ARGV[2] the call's ke
 (unique per call: a retried call finds its stored reply there and stores nothing
 twice, so an event is stored exactly once even when a reply was lost); then one argument per
 event: ``user owner type run tool_call_id tool_name timestamp epoch_candidate head
-tail``, tab-separated (JSON text never holds a raw tab). Returns ``seq, epoch`` per
-event, ``0, ''`` for an event the fence refused: a run its node no longer owns
+tail``, tab-separated (JSON text never holds a raw tab). Returns one string, for
+each event ``seq:epoch`` (space-separated), ``0:`` for an event the fence refused: a run its node no longer owns
 (ended, or declared lost and ended by another node). The publishing node gets no
 pub/sub copy: it delivers from the reply.
 """

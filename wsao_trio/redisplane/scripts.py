@@ -138,8 +138,8 @@ twice, so an event is stored exactly once even when a reply was lost); then one 
 event: ``user owner type run tool_call_id tool_name timestamp epoch_candidate head
 tail``, tab-separated (JSON text never holds a raw tab). Returns one string, for
 each event ``seq:epoch`` (space-separated), ``0:`` for an event the fence refused:
-a run its node no longer owns (ended, or declared lost and ended by another node). The publishing node gets no
-pub/sub copy: it delivers from the reply.
+a run its node no longer owns (ended, or declared lost and ended by another node).
+The publishing node gets no pub/sub copy: it delivers from the reply.
 """
 
 CLAIM_RUN: Final = """

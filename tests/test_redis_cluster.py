@@ -17,7 +17,7 @@ import trio
 from tests.agents_for_tests import registry
 from tests.invariants import check_run
 from tests.redisserver import RedisServer, needs_redis, running_redis
-from wsao_trio.testing import OrchestratorHarness, open_test_orchestrator
+from wsao_trio.testing import MemoryClient, OrchestratorHarness, open_test_orchestrator
 
 pytestmark = needs_redis
 
@@ -52,15 +52,23 @@ async def test_both_nodes_greet_with_the_same_epoch_and_last_seq(redis: RedisSer
         assert on_a.connected["last_seq"] == on_b.connected["last_seq"] == events[-1]["seq"]
 
 
+async def run_seen_by_both(
+    tab_a: MemoryClient, tab_b: MemoryClient
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Send a message on ``tab_a``; the run's events as each tab saw them (checked)."""
+    tab_a.send_message("hi")
+    accepted = await tab_a.receive_type("run_accepted")
+    with trio.fail_after(10):
+        seen_a = await tab_a.collect_run(accepted["run_id"])
+        seen_b = await tab_b.collect_run(accepted["run_id"])
+    check_run(seen_a)
+    return seen_a, seen_b
+
+
 async def test_a_tab_on_each_node_sees_every_event_of_a_run(redis: RedisServer) -> None:
     async with two_nodes(redis) as (a, b):
         tab_a, tab_b = await a.connect("alice"), await b.connect("alice")
-        tab_a.send_message("hi")
-        accepted = await tab_a.receive_type("run_accepted")
-        with trio.fail_after(10):
-            seen_a = await tab_a.collect_run(accepted["run_id"])
-            seen_b = await tab_b.collect_run(accepted["run_id"])
-        check_run(seen_a)
+        seen_a, seen_b = await run_seen_by_both(tab_a, tab_b)
         assert [e["seq"] for e in seen_a] == [e["seq"] for e in seen_b]
         assert [e["seq"] for e in seen_a] == list(range(1, len(seen_a) + 1))
 

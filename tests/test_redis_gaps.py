@@ -16,9 +16,8 @@ import coredis
 import pytest
 import trio
 
-from tests.invariants import check_run
 from tests.redisserver import RedisServer, needs_redis, running_redis
-from tests.test_redis_cluster import two_nodes
+from tests.test_redis_cluster import run_seen_by_both, two_nodes
 from wsao_trio.eventlog import EventDraft
 from wsao_trio.redisplane.keys import Keys
 from wsao_trio.redisplane.wire import split_event
@@ -57,12 +56,7 @@ async def test_a_seq_jump_is_filled_from_the_stream_before_delivery(redis: Redis
     async with two_nodes(redis) as (a, b):
         tab_a, tab_b = await a.connect("alice"), await b.connect("alice")
         sneaked = await sneak_event(redis, "alice", "never published")
-        tab_a.send_message("hi")
-        accepted = await tab_a.receive_type("run_accepted")
-        with trio.fail_after(10):
-            run_a = await tab_a.collect_run(accepted["run_id"])
-            run_b = await tab_b.collect_run(accepted["run_id"])
-        check_run(run_a)
+        run_a, run_b = await run_seen_by_both(tab_a, tab_b)
         for tab in (tab_a, tab_b):
             seqs = [event["seq"] for event in tab.events()]
             assert seqs == list(range(sneaked, run_a[-1]["seq"] + 1)), seqs

@@ -16,6 +16,7 @@ import coredis
 import pytest
 import trio
 
+from tests.invariants import check_run
 from tests.redisserver import RedisServer, needs_redis, running_redis
 from tests.test_redis_cluster import run_seen_by_both, two_nodes
 from wsao_trio.eventlog import EventDraft
@@ -140,3 +141,31 @@ async def test_an_ack_on_another_process_completes_ensure_event_delivery(
                         break
             tab.send({"type": "ack", "seq": event["seq"]})
         assert outcome == [True]
+
+
+async def test_a_node_declared_lost_can_add_nothing_to_its_reaped_runs(
+    redis: RedisServer,
+) -> None:
+    """The fence: once another node ended a run ``node_lost`` (the owner's lease had
+    lapsed, as after a long stall), the owner's later events of it are refused and the
+    run's agent stops at its next emit — the user sees exactly one terminal event."""
+    from wsao_trio.redisplane.upkeep import Upkeep
+
+    async with two_nodes(redis, default_agent="ticks") as (a, b):
+        sender, tab = await a.connect("alice"), await b.connect("alice")
+        sender.send_message("400 0.05")  # runs on a: 400 ticks, 20 s, running when reaped
+        accepted = await sender.receive_type("run_accepted")
+        await tab.receive_type("agent_thinking")
+        a_plane = a.orchestrator.backplane
+        async with client_of(redis) as client:
+            await client.delete([Keys().lease(a_plane.health()["node"])])
+        await Upkeep(b.orchestrator.backplane).reap()  # as b's next reap tick would
+        with trio.fail_after(10):
+            events = await tab.collect_run(accepted["run_id"])
+            while a.orchestrator.get_run(accepted["run_id"]) is not None:
+                await trio.sleep(0.05)  # the agent on a stops at its next emit
+        await trio.sleep(0.5)  # anything a still sent would have arrived by now
+        run_events = [e for e in tab.events() if e["run_id"] == accepted["run_id"]]
+    assert events[-1]["type"] == "agent_error" and events[-1]["payload"]["code"] == "node_lost"
+    assert run_events == events  # nothing after the terminal event
+    check_run(events)

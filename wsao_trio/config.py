@@ -96,6 +96,9 @@ class Settings:
     max_runs_per_user: int = attrs.field(default=20, validator=_positive)
     max_frames_per_second: float = attrs.field(default=50.0, validator=_positive)
     frame_burst: int = attrs.field(default=100, validator=_positive)
+    # a resume frame reads up to the retention from the log (on Redis: a stream read)
+    max_resumes_per_second: float = attrs.field(default=1.0, validator=_positive)
+    resume_burst: int = attrs.field(default=5, validator=_positive)
     # the ``llm`` agent (issue 10): any OpenAI-compatible Chat Completions endpoint.
     # Declared before default_agent, whose default depends on llm_base_url.
     llm_base_url: str = attrs.field(default="", validator=_http_url)

@@ -87,9 +87,9 @@ class ConnectionSession:
         self._credentials = credentials
         self._scope: trio.CancelScope | None = None
         settings = orchestrator.settings
-        self._bucket = TokenBucket(
-            settings.max_frames_per_second, settings.frame_burst, trio.current_time()
-        )
+        now = trio.current_time()
+        self._bucket = TokenBucket(settings.max_frames_per_second, settings.frame_burst, now)
+        self._resumes = TokenBucket(settings.max_resumes_per_second, settings.resume_burst, now)
         self._sender = Sender(
             orchestrator.hub,
             orchestrator.stats,
@@ -201,6 +201,8 @@ class ConnectionSession:
         elif isinstance(frame, Ack):
             await self._orch.backplane.ack(self.user_id, frame.seq)
         elif isinstance(frame, Resume):
+            if not self._resumes.allow(trio.current_time()):
+                raise RateLimited("too many resume frames; each replays the log")
             await self._resume(conn, frame.last_seq, frame.epoch)
         elif isinstance(frame, Ping):
             return pong_frame(frame.id)

@@ -86,6 +86,11 @@ class _Batcher:
         try:
             results = await self._store.call(lambda: self._request(batch, number))
         except Unavailable as exc:
+            # What was queued behind the failed calls fails with them: nothing queued
+            # after an event that was not stored may be stored (a run's history has no
+            # holes); the runs end at their next emit.
+            batch += self._queue
+            self._queue.clear()
             results = [exc] * len(batch)
         for call, result in zip(batch, results, strict=True):
             call.then(result)

@@ -31,6 +31,7 @@ class RedisServer:
     port: int
     directory: str
     process: subprocess.Popen[bytes] | None = None
+    durable: bool = False  # an append-only file: a restart brings the data back
 
     @property
     def url(self) -> str:
@@ -39,7 +40,8 @@ class RedisServer:
     def start(self) -> None:
         assert REDIS is not None
         args = [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--dir", self.directory]
+        durable = ["yes", "--appendfsync", "always"] if self.durable else ["no"]
+        args += ["--appendonly", *durable, "--dir", self.directory]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -60,10 +62,10 @@ class RedisServer:
 
 
 @contextmanager
-def running_redis() -> Iterator[RedisServer]:
+def running_redis(durable: bool = False) -> Iterator[RedisServer]:
     """Start a fresh, empty redis-server for one test; stop it afterwards."""
     with tempfile.TemporaryDirectory() as directory:
-        server = RedisServer(free_port(), directory)
+        server = RedisServer(free_port(), directory, durable=durable)
         server.start()
         try:
             yield server

@@ -169,3 +169,25 @@ async def test_a_node_declared_lost_can_add_nothing_to_its_reaped_runs(
     assert events[-1]["type"] == "agent_error" and events[-1]["payload"]["code"] == "node_lost"
     assert run_events == events  # nothing after the terminal event
     check_run(events)
+
+
+async def test_a_run_across_a_redis_outage_loses_and_reorders_nothing() -> None:
+    """Redis goes away mid-run and comes back with its data (an append-only file): the
+    run's events wait, are retried in order, and the run completes whole."""
+    with running_redis(durable=True) as redis:
+        settings = {"default_agent": "ticks", "redis_retry_timeout": 30, "node_timeout": 5}
+        async with two_nodes(redis, **settings) as (a, _):
+            tab = await a.connect("alice")
+            tab.send_message("30 0.05")  # 30 ticks 50 ms apart, a tool call every 5
+            accepted = await tab.receive_type("run_accepted")
+            for _ in range(3):
+                await tab.receive_type("agent_thinking")
+            await trio.to_thread.run_sync(redis.stop)
+            await trio.sleep(1.0)  # the run goes on emitting; its events wait
+            await trio.to_thread.run_sync(redis.start)
+            with trio.fail_after(30):
+                events = await tab.collect_run(accepted["run_id"])
+    check_run(events)
+    assert events[-1]["type"] == "agent_completed"
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert a.orchestrator.backplane.health()["retries"] >= 1

@@ -42,6 +42,7 @@ class Notifier:
         self.terminating = False
         self.started = False
         self._unanswered: deque[Stored] = deque()
+        self._calls: dict[str, Stored] = {}  # tool_executing of calls not yet completed
 
     async def emit(self, event_type: str, payload: Mapping[str, Any]) -> Stored:
         """Emit a non-terminal event of this run; RunFinished once the run has ended.
@@ -85,24 +86,31 @@ class Notifier:
     ) -> Stored:
         if not terminal:
             self._check_open(event_type)
-            self._raise_refusal()
-        ctx = self.context
-        draft = EventDraft(
-            type=event_type,
-            run_id=ctx.run_id,
-            thread_id=ctx.thread_id,
-            agent_type=ctx.agent_type,
-            payload=payload,
-        )
-        stored = self._backplane.publish(ctx.user_id, draft)
+            if not self._closes_a_stored_call(event_type, payload):
+                self._raise_refusal()
+        stored = self._backplane.publish(self.context.user_id, self._draft(event_type, payload))
         self._stats.events_emitted[event_type] += 1
         if terminal:  # answered after everything before it: only its own answer counts
             self._unanswered.clear()
             await stored.wait()
             return stored
+        if event_type == "tool_executing":
+            self._calls[str(payload.get("tool_call_id"))] = stored
         self._unanswered.append(stored)
         await self._settle(IN_FLIGHT)
         return stored
+
+    def _draft(self, event_type: str, payload: Mapping[str, Any]) -> EventDraft:
+        ctx = self.context
+        return EventDraft(event_type, ctx.run_id, ctx.thread_id, ctx.agent_type, payload)
+
+    def _closes_a_stored_call(self, event_type: str, payload: Mapping[str, Any]) -> bool:
+        """A ``tool_completed`` whose ``tool_executing`` was stored goes out even after
+        a later event of the run failed: the run's history never keeps a call open."""
+        if event_type != "tool_completed":
+            return False
+        opened = self._calls.pop(str(payload.get("tool_call_id")), None)
+        return opened is not None and opened.event is not None
 
     def _raise_refusal(self) -> None:
         """Raise why an earlier event of the run was not stored, if one was not."""

@@ -302,3 +302,11 @@ async def test_a_caller_cancelled_while_creating_leaves_no_run_behind() -> None:
         assert orch.runs() == []
         ticket = await orch.submit("alice", UserMessage(message_id="m1", text="hi"))
         assert not ticket.duplicate
+
+
+async def test_status_is_health_without_the_costly_rest() -> None:
+    async with open_test_orchestrator(registry(), default_agent="steps") as harness:
+        await harness.connect("alice")
+        orch = harness.orchestrator
+        health, status = orch.health(), orch.status()
+    assert status == {"status": health["status"], "store": health["store"]}

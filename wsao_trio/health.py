@@ -85,6 +85,11 @@ def _status(orch: Orchestrator) -> str:
     return "ok" if orch.backplane.available else "degraded"
 
 
+def build_status(orch: Orchestrator) -> dict[str, Any]:
+    """Status and store only: O(1), for the public, unauthenticated ``/health``."""
+    return {"status": _status(orch), "store": orch.backplane.health()}
+
+
 def build_health(orch: Orchestrator, uptime: float) -> dict[str, Any]:
     """A JSON-able snapshot of one orchestrator (O(runs + connections))."""
     now = trio.current_time()

@@ -36,7 +36,7 @@ from wsao_trio.errors import (
     ShuttingDown,
     Unavailable,
 )
-from wsao_trio.health import build_health
+from wsao_trio.health import build_health, build_status
 from wsao_trio.janitor import Janitor
 from wsao_trio.looplag import LoopLagMonitor
 from wsao_trio.notifier import Notifier
@@ -396,6 +396,10 @@ class Orchestrator:
     def health(self) -> dict[str, Any]:
         """A JSON-able snapshot: runs by state, connections, events, latency, drops."""
         return build_health(self, trio.current_time() - self._started_at)
+
+    def status(self) -> dict[str, Any]:
+        """``status`` and ``store`` of :meth:`health` without the rest (O(1))."""
+        return build_status(self)
 
     async def aclose(self) -> None:
         """Shut down: cancel runs (``shutdown``), flush, close connections with 1001.

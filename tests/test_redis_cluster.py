@@ -190,5 +190,6 @@ async def test_metrics_show_the_redis_link(redis: RedisServer) -> None:
     async with two_nodes(redis) as (a, _):
         await a.run_message("alice", "hi")
         text = render(build_registry(a.orchestrator)).decode()
-    for name in ("wsao_redis_available 1.0", "wsao_redis_calls_total", "wsao_nodes"):
+    names = ("wsao_redis_available 1.0", "wsao_redis_calls_total", "wsao_redis_refusals_total")
+    for name in (*names, "wsao_nodes"):
         assert name in text, name

@@ -191,3 +191,25 @@ async def test_a_run_across_a_redis_outage_loses_and_reorders_nothing() -> None:
     assert events[-1]["type"] == "agent_completed"
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert a.orchestrator.backplane.health()["retries"] >= 1
+
+
+async def test_a_redis_that_refuses_writes_gets_unavailable_not_a_crash(
+    redis: RedisServer,
+) -> None:
+    """Redis answering with an error (here: out of memory) is not a lost connection:
+    it is not retried; the client is told ``unavailable`` and the process lives on."""
+    async with two_nodes(redis) as (a, _):
+        tab = await a.connect("alice")
+        async with client_of(redis) as client:
+            await client.config_set({"maxmemory": "1", "maxmemory-policy": "noeviction"})
+            message_id = tab.send_message("hi")
+            with trio.fail_after(10):
+                error = await tab.receive_type("error")
+            await client.config_set({"maxmemory": "0"})
+        assert error["code"] == "unavailable" and error["ref"] == message_id
+        assert a.orchestrator.backplane.health()["refusals"] >= 1
+        tab.send_message("again")
+        accepted = await tab.receive_type("run_accepted")
+        with trio.fail_after(10):
+            events = await tab.collect_run(accepted["run_id"])
+        check_run(events)

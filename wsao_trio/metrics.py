@@ -74,6 +74,9 @@ class OrchestratorCollector(Collector):
         )
         yield _counter("redis_retries", "Redis calls retried after a failure.", store["retries"])
         yield _counter("redis_outages", "Times Redis became unreachable.", store["outages"])
+        yield _counter(
+            "redis_refusals", "Redis commands answered with an error.", store["refusals"]
+        )
         yield _counter("redis_reconnects", "Times Redis answered again.", store["reconnects"])
         yield _counter("redis_gap_fills", "Event gaps filled from the stream.", store["gap_fills"])
         yield _counter("node_lost_runs", "Runs of dead nodes ended here.", store["node_lost_runs"])

@@ -120,10 +120,8 @@ class Orchestrator:
         return RunTicket(ctx.run_id, ctx.thread_id, message_id, False, ctx, notifier)
 
     async def _claim(self, ctx: ExecutionContext) -> tuple[str, str] | None:
-        """Claim the message here, then in the shared store (memory never yields).
-
-        Returns the (run id, thread id) of the run another process started for it.
-        """
+        """Claim the message here, then in the shared store (memory never yields);
+        the (run id, thread id) of the run another process started for it, if any."""
         ids = (ctx.run_id, ctx.thread_id)
         self._dedup.claim(ctx.user_id, ctx.message_id, ids)
         limit = self.settings.max_runs_per_user
@@ -131,8 +129,10 @@ class Orchestrator:
             claim = await self.backplane.claim_run(
                 ctx.user_id, ctx.message_id, ids, limit, ctx.agent_type
             )
-        except BaseException:
+        except BaseException as exc:
             self._dedup.release(ctx.user_id, ctx.message_id)
+            if isinstance(exc, Unavailable) and exc.ref is None:
+                exc.ref = ctx.message_id  # the store failed mid-claim: name the message
             raise
         if claim.existing is not None:
             self._dedup.release(ctx.user_id, ctx.message_id)

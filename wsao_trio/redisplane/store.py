@@ -1,13 +1,15 @@
 """The Redis connection of one process: scripts, retries with backoff, availability.
 
 Every command the backplane sends goes through :meth:`Store.call`, which retries a
-connection failure with exponential backoff until ``retry_timeout`` and keeps the
+connection failure with exponential backoff until ``retry_timeout`` (an error Redis
+answers with, such as out of memory, is not retried) and keeps the
 figures ``/health`` and ``/metrics`` show: round-trip latency, retries, failures.
 A call that keeps failing raises :class:`~wsao_trio.errors.Unavailable`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -21,6 +23,7 @@ from wsao_trio.errors import Unavailable
 from wsao_trio.redisplane import scripts
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 FAILURES = (coredis.exceptions.ConnectionError, TimeoutError, OSError)
 MAX_BACKOFF = 2.0
 
@@ -35,6 +38,7 @@ class StoreStats:
     reconnects: int = 0
     round_trip_seconds: float = 0.0
     round_trip_max: float = 0.0
+    refusals: int = 0
     node_lost_runs: int = 0
     reaped_nodes: int = 0
 
@@ -70,6 +74,10 @@ class Store:
                 self._failed()
                 if trio.current_time() >= deadline:
                     raise Unavailable("the event store is unreachable") from exc
+            except coredis.exceptions.RedisError as exc:  # an answer, not a lost link
+                self.stats.refusals += 1
+                logger.warning("redis refused a command: %s", exc)
+                raise Unavailable("the event store refused the request") from exc
             attempt += 1
             self.stats.retries += 1
             await trio.sleep(min(MAX_BACKOFF, 0.05 * 2**attempt))

@@ -61,11 +61,6 @@ class _Batcher:
         self._ready = trio.Event()
         self.batches = 0
 
-    @property
-    def queued(self) -> int:
-        """Calls waiting for the next round trip."""
-        return len(self._queue)
-
     def _enqueue(self, call: _Call) -> None:
         self._queue.append(call)
         self._ready.set()

@@ -21,7 +21,7 @@ from quart_trio import QuartTrio
 from app.fdlimit import raise_fd_limit
 from app.hyperconfig import hypercorn_config
 from app.server import check_startable, create_app, state_of
-from app.workers import check_workers, run_workers, worker_fd
+from app.workers import check_workers, orphan_watch, run_workers, worker_fd
 from wsao_trio.config import Settings, load_settings
 from wsao_trio.errors import ConfigError
 from wsao_trio.logsafety import install
@@ -39,11 +39,18 @@ async def _until_signal(app: QuartTrio, signals: AsyncIterator[int]) -> None:
 
 
 async def serve(app: QuartTrio, settings: Settings, bind: str | None = None) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then drain the orchestrator first."""
+    """Serve ``app`` until SIGINT or SIGTERM, then drain the orchestrator first.
+
+    On ``fd://`` (a ``--workers`` child) it also drains once its parent is gone.
+    """
     config = hypercorn_config(settings, bind)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         trigger = partial(_until_signal, app, signals)
-        await hypercorn.trio.serve(app, config, shutdown_trigger=trigger)
+        async with trio.open_nursery() as nursery:
+            if bind is not None and bind.startswith("fd://"):  # a --workers child
+                nursery.start_soon(orphan_watch)
+            await hypercorn.trio.serve(app, config, shutdown_trigger=trigger)
+            nursery.cancel_scope.cancel()
 
 
 def main(argv: list[str] | None = None) -> int:

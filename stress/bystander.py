@@ -10,15 +10,19 @@ Two probes run side by side until cancelled, each once per ``interval``:
 Each probe is bounded by ``PROBE_TIMEOUT``: a stalled server shows up as a timeout,
 not as a harness that never ends.
 
-``python -m stress.bystander URL TOKEN SECONDS`` probes for ``SECONDS`` and prints the
-summary as JSON: ``stress attack`` runs the bystander in its own process, so the
-attack's client-side work (thousands of sockets in the harness's own loop) does not
-count as the server's latency.
+``python -m stress.bystander URL TOKEN SECONDS [reconnect]`` probes for ``SECONDS`` and
+prints the summary as JSON: ``stress attack`` runs the bystander in its own process, so
+the attack's client-side work (thousands of sockets in the harness's own loop) does not
+count as the server's latency. With ``reconnect`` (``stress chaos --workers``) a held
+connection that is cut (its worker was killed) counts one ``cut`` failure and the
+bystander connects again instead of ending; SIGTERM then also ends the probing early
+(the summary is still printed).
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 import uuid
@@ -128,18 +132,44 @@ async def run_probes(target: Target, token: str, probes: Probes, interval: float
             await trio.sleep(interval)
 
 
-async def probe_seconds(url: str, token: str, seconds: float) -> dict[str, Any]:
+async def run_probes_reconnecting(target: Target, token: str, probes: Probes) -> None:
+    """:func:`run_probes` until cancelled, connecting again whenever the held connection
+    is cut (counted as ``cut``) or could not be opened."""
+    while True:
+        try:
+            await run_probes(target, token, probes)
+        except* (trio_websocket.ConnectionClosed, trio_websocket.HandshakeError, OSError):
+            probes.fail("cut")
+        await trio.sleep(0.05)
+
+
+async def probe_seconds(
+    url: str, token: str, seconds: float, reconnect: bool = False
+) -> dict[str, Any]:
     """Probe for ``seconds``; the summary."""
     probes = Probes()
     with trio.move_on_after(seconds):
-        await run_probes(parse_target(url), token, probes)
+        if reconnect:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_cancel_on_sigterm, nursery.cancel_scope)
+                await run_probes_reconnecting(parse_target(url), token, probes)
+        else:
+            await run_probes(parse_target(url), token, probes)
     return probes.summary()
 
 
+async def _cancel_on_sigterm(scope: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM) as signals:
+        async for _ in signals:
+            scope.cancel()
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m stress.bystander URL TOKEN SECONDS``: print the probes' summary."""
-    url, token, seconds = argv if argv is not None else sys.argv[1:]
-    print(json.dumps(trio.run(probe_seconds, url, token, float(seconds))))
+    """``python -m stress.bystander URL TOKEN SECONDS [reconnect]``: print the summary."""
+    url, token, seconds, *mode = argv if argv is not None else sys.argv[1:]
+    summary = trio.run(probe_seconds, url, token, float(seconds), mode == ["reconnect"])
+    print(json.dumps(summary))
     return 0
 
 

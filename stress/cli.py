@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     chaos = commands.add_parser("chaos", help="two processes on Redis, one killed every S s")
     _workload_args(chaos)
     chaos.add_argument("--kill-every", type=float, default=3.0, metavar="S")
+    chaos.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="one `python -m app --workers N` bind; SIGKILL a worker every S s (issue 15)",
+    )  # fmt: skip
     chaos.set_defaults(users=100, runs_per_user=20, profile="thoughts=2 tools=2 delay_ms=100")
     agui = commands.add_parser("agui", help="time runs streamed through POST /agui")
     agui.add_argument("--runs", type=int, default=20, help="measured runs (after one warm-up)")
@@ -144,7 +148,7 @@ COMMANDS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "attack": ("stress.attack_cmd", "run_attack_command"),
         "idle": ("stress.idle", "run_idle_command"),
         "scale": ("stress.scale", "run_scale_command"),
-        "chaos": ("stress.scale", "run_chaos_command"),
+        "chaos": ("stress.worker_chaos", "run_any_chaos"),
         "load": ("stress.modes", "run_load_command"),
     }
 )

@@ -88,6 +88,17 @@ def _hardening_commands(commands: Any) -> None:
     attack_args(commands.add_parser("attack", help="attacks beside a bystander"))
 
 
+def _chaos_args(chaos: argparse.ArgumentParser) -> None:
+    """``chaos``: two processes, or with ``--workers N`` one supervised bind."""
+    _workload_args(chaos)
+    chaos.add_argument("--kill-every", type=float, default=3.0, metavar="S")
+    chaos.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="one `python -m app --workers N` bind; SIGKILL a worker every S s (issue 15)",
+    )  # fmt: skip
+    chaos.set_defaults(users=100, runs_per_user=20, profile="thoughts=2 tools=2 delay_ms=100")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m stress``."""
     parser = argparse.ArgumentParser(prog="python -m stress", description=__doc__)
@@ -102,14 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     scale = commands.add_parser("scale", help="memory vs Redis x1 vs Redis x2 (scale-out)")
     _workload_args(scale)
     scale.set_defaults(users=500, rate=100.0, runs_per_user=5)
-    chaos = commands.add_parser("chaos", help="two processes on Redis, one killed every S s")
-    _workload_args(chaos)
-    chaos.add_argument("--kill-every", type=float, default=3.0, metavar="S")
-    chaos.add_argument(
-        "--workers", type=int, default=0, metavar="N",
-        help="one `python -m app --workers N` bind; SIGKILL a worker every S s (issue 15)",
-    )  # fmt: skip
-    chaos.set_defaults(users=100, runs_per_user=20, profile="thoughts=2 tools=2 delay_ms=100")
+    _chaos_args(commands.add_parser("chaos", help="processes on Redis, one killed every S s"))
     agui = commands.add_parser("agui", help="time runs streamed through POST /agui")
     agui.add_argument("--runs", type=int, default=20, help="measured runs (after one warm-up)")
     agui.add_argument("--deltas", type=int, default=1000, help="text deltas per run (max 1000)")

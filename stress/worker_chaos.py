@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import secrets
 import signal
 import subprocess
@@ -111,10 +112,16 @@ async def await_replacement(parent: int, before: set[int], port: int, kill: Kill
         kill.serving = round(time.monotonic() - start, 3)
 
 
-async def kill_workers(parent: int, port: int, every: float, kills: list[Kill]) -> None:
-    """Every ``every`` s SIGKILL the oldest worker and wait for its replacement's answer."""
+async def kill_workers(
+    parent: int, port: int, every: float, kills: list[Kill], done: trio.Event
+) -> None:
+    """Every ``every`` s SIGKILL the oldest worker and wait for its replacement's answer;
+    returns once ``done`` is set (a kill in progress is waited for first)."""
     while True:
-        await trio.sleep(every)
+        with trio.move_on_after(every):
+            await done.wait()
+        if done.is_set():
+            return
         workers = live_workers(parent)
         victim = workers[0]
         victim.send_signal(signal.SIGKILL)
@@ -161,11 +168,13 @@ async def _loaded(args: argparse.Namespace, port: int, parent: int, secret: str)
     kills: list[Kill] = []
     health: Counter[str] = Counter()
     spec = spec_for(args, [parse_target(f"ws://{HOST}:{port}/ws")], secret)
-    probing = await start_bystander(port, mint(secret, "bystander"))
+    probing, done = await start_bystander(port, mint(secret, "bystander")), trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(probe_health, port, health)
-        nursery.start_soon(kill_workers, parent, port, args.kill_every, kills)
-        outcome = await run_load(spec, progress=False)
+        async with trio.open_nursery() as killer:
+            killer.start_soon(kill_workers, parent, port, args.kill_every, kills, done)
+            outcome = await run_load(spec, progress=False)
+            done.set()
         nursery.cancel_scope.cancel()
     report = build(outcome, "chaos workers")
     report["bystander"] = await stop_bystander(probing)
@@ -194,10 +203,12 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
         "spawned_max_s": max(spawned, default=None), "events": report["events"].get("events", 0),
         "lost": report["events"].get("lost", 0), "violations": report["violations"]["count"],
         "duplicates": report["duplicates"], "runs_sent": report["runs"]["sent"],
-        "runs_ended_once": report["runs"]["ended"], "delivery_p99_ms": report["latency_ms"]["p99"],
+        "runs_ended_once": report["runs"]["ended"],
+        "runs_node_lost": report["runs"]["errored"], "delivery_p99_ms": report["latency_ms"]["p99"],
         "bystander_run_p99_ms": by.get("run_ms", {}).get("p99"),
         "bystander_connect_p99_ms": by.get("connect_ms", {}).get("p99"),
         "bystander_failures": by.get("failures", by.get("error")),
+        "restart_delays_s": report["restart_delays_s"],
         "health_probes": report["health_probes"], "parent_stop": report["parent_stop"],
     }  # fmt: skip
 
@@ -224,6 +235,8 @@ async def _on_workers(args: argparse.Namespace, prefix: Path) -> dict[str, Any]:
             await trio.sleep(NODE_TTL_WAIT)  # the dead workers' leases and runs expire
             report["redis_after_ttl"] = await redis_leftovers(redis.url)
             report["parent_stop"] = await stop_parent(server.process)
+    log = (prefix / "app.log").read_text(errors="replace")
+    report["restart_delays_s"] = [float(d) for d in re.findall(r"restarting in ([0-9.]+) s", log)]
     return report
 
 

@@ -24,7 +24,8 @@ from app.protocol_close import close_on_protocol_errors
 from app.routes_api import add_api_routes
 from app.routes_ws import add_websocket_route
 from app.state import AppState
-from app.tcp_cycles import free_closed_connections
+from app.tcp_server import FAILURES_KEY, FailuresCollector, contain_connection_failures
+from app.ws_stream import guard_websocket_streams
 from wsao_trio.agents import AgentRegistry
 from wsao_trio.config import Settings, load_settings
 from wsao_trio.errors import ConfigError
@@ -87,21 +88,36 @@ def create_app(
     settings = settings or load_settings()
     refuse_websocket_compression()
     close_on_protocol_errors()
-    free_closed_connections()
+    contain_connection_failures()
+    guard_websocket_streams()
     registry = registry or build_registry(DOCS_DIR, settings)
     if not registry.has_agent(settings.default_agent):
         known = ", ".join(registry.agent_types)
         raise ConfigError(f"WSAO_DEFAULT_AGENT {settings.default_agent!r} is not one of: {known}")
     app = QuartTrio(__name__, static_folder="static", static_url_path="/static")
     app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = settings.shutdown_grace + 1
+    _limit_bodies(app, settings)
     state = AppState(settings, resolve_secret(settings), registry)
     app.extensions[STATE_KEY] = state
+    app.extensions[FAILURES_KEY] = state.failures
     _add_lifecycle(app, state)
     _add_pages(app)
     add_api_routes(app, state)
     add_websocket_route(app, state)
     _add_agui(app, state)
     return app
+
+
+def _limit_bodies(app: QuartTrio, settings: Settings) -> None:
+    """Stop reading a request body at the largest any route takes, and in time.
+
+    Quart checks ``MAX_CONTENT_LENGTH`` while it reads (a declared length at once, a
+    chunked body as it grows), so a body over the limit is answered 413 after at most
+    that many bytes, not after Quart's default 16 MB; ``BODY_TIMEOUT`` bounds a body
+    that trickles in.
+    """
+    app.config["MAX_CONTENT_LENGTH"] = settings.agui_max_body_bytes
+    app.config["BODY_TIMEOUT"] = settings.http_body_timeout
 
 
 def _add_agui(app: QuartTrio, state: AppState) -> None:
@@ -129,6 +145,7 @@ def _add_lifecycle(app: QuartTrio, state: AppState) -> None:
         tune_gc()
         orch: Orchestrator = await app.nursery.start(_serve_orchestrator, state)
         state.orchestrator, state.metrics = orch, build_metrics(orch)
+        state.metrics.register(FailuresCollector(state.failures))
         yield
         await orch.aclose()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 from prometheus_client import CollectorRegistry
 
+from app.tcp_server import ConnectionFailures
 from wsao_trio.agents import AgentRegistry
 from wsao_trio.config import Settings
 from wsao_trio.orchestrator import Orchestrator
@@ -19,6 +20,7 @@ class AppState:
     registry: AgentRegistry
     orchestrator: Orchestrator | None = None
     metrics: CollectorRegistry | None = None
+    failures: ConnectionFailures = attrs.field(factory=ConnectionFailures)
 
     def require_orchestrator(self) -> Orchestrator:
         """The orchestrator, once serving has started."""

@@ -126,6 +126,8 @@ class Settings:
     # and the largest RunAgentInput accepted (it carries the whole conversation).
     agui_keepalive: float = attrs.field(default=15 * SECONDS, validator=_positive)
     agui_max_body_bytes: int = attrs.field(default=1024 * KIB, validator=_positive)
+    # never down (issue 15): a request body must arrive whole within this time
+    http_body_timeout: float = attrs.field(default=10 * SECONDS, validator=_positive)
     # scale-out (contract v1.1): several processes on one Redis
     redis_url: str | None = None
     workers: int = attrs.field(default=1, validator=_positive)

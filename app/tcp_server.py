@@ -11,7 +11,8 @@ logged once (one record, with its traceback) and counted in
 ``wsao_connection_failures_total``. Cancellation and ``KeyboardInterrupt`` still
 propagate, so shutdown is unchanged.
 
-It also frees the connection's objects at once: hypercorn's ``TCPServer`` holds its
+It closes the socket even from a task being cancelled (``_close``), and frees the
+connection's objects at once: hypercorn's ``TCPServer`` holds its
 protocol, whose ``send`` is the server's own bound method, a 28-object reference
 cycle (about 3.8 KB) that outlived its connection until a rare full GC under the
 service's raised GC thresholds (``app.server.tune_gc``): 2,000 connections opened
@@ -29,6 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import attrs
+import trio
 import hypercorn.trio.run as trio_run
 from hypercorn.trio.tcp_server import TCPServer
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -102,6 +104,17 @@ class GuardedTCPServer(TCPServer):
         finally:
             vars(self).pop("protocol", None)
             vars(self).pop("_task_group", None)
+
+    async def _close(self) -> None:
+        """Close the socket even when the task that closes it is being cancelled.
+
+        hypercorn closes from whichever task sends ``Closed`` (often the route's
+        own, in the middle of being cancelled because its peer left): a cancellation
+        at ``send_eof`` skipped the ``aclose`` and left the socket open for good.
+        Both steps are non-blocking, so the shield costs no wait.
+        """
+        with trio.CancelScope(shield=True):
+            await super()._close()
 
     def _contained(self, group: BaseExceptionGroup[Exception], peer: str) -> None:
         failures = failures_of(self.app)

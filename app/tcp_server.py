@@ -30,8 +30,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import attrs
-import trio
 import hypercorn.trio.run as trio_run
+import trio
 from hypercorn.trio.tcp_server import TCPServer
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector

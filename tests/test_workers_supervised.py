@@ -139,6 +139,24 @@ def test_a_killed_worker_is_replaced_while_the_other_serves(redis: RedisServer) 
     assert not any(psutil.pid_exists(pid) for pid in [*old, new])  # no worker left
 
 
+@needs_redis
+def test_workers_drain_when_their_parent_is_sigkilled(redis: RedisServer) -> None:
+    port = free_port()
+    env = app_env(redis, port)
+    proc = subprocess.Popen([sys.executable, "-m", "app", "--workers", "2"], cwd=ROOT, env=env)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}")
+        workers = [psutil.Process(pid) for pid in _workers(proc.pid, 2)]
+        proc.kill()  # no chance to forward anything
+        proc.wait(timeout=10)
+        _, alive = psutil.wait_procs(workers, timeout=20)
+    finally:
+        proc.kill()
+    for worker in alive:
+        worker.kill()
+    assert not alive, "workers outlived their parent"
+
+
 def _workers(parent: int, count: int) -> list[int]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -35,6 +35,7 @@ On several machines, or for the parent itself, use systemd (``deploy/wsao.servic
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import signal
@@ -112,26 +113,32 @@ class Parent:
         return exit_status(self.codes)
 
     async def _run_slot(self, slot: int) -> None:
-        process = await self._spawn(slot)
-        while True:
-            code = await process.wait()
+        for attempt in itertools.count():
+            process = await self._spawn(slot)
+            if process is not None and attempt:
+                log(f"worker {slot} restarted (pid {process.pid})")
+            code = 0 if process is None else await process.wait()
             restart = self.supervision.exited(slot, trio.current_time())
             if restart is None:
                 self.codes[slot] = code
                 return
-            _log_death(slot, process.pid, code, restart)
+            _log_death(slot, process, code, restart)
             with trio.move_on_after(restart.delay):
                 await self.stopped.wait()
             if self.supervision.stopping:  # the death was handled; nothing left to drain
                 self.codes[slot] = 0
                 return
-            process = await self._spawn(slot)
-            log(f"worker {slot} restarted (pid {process.pid})")
 
-    async def _spawn(self, slot: int) -> trio.Process:
-        process = await trio.lowlevel.open_process(self.argv, pass_fds=[self.fd], env=self.env)
-        self.processes[slot] = process
+    async def _spawn(self, slot: int) -> trio.Process | None:
+        """A new worker in ``slot``, or None when it could not be started (no fork, no
+        memory, too many files: retried like a death)."""
         self.supervision.started(slot, trio.current_time())
+        try:
+            process = await trio.lowlevel.open_process(self.argv, pass_fds=[self.fd], env=self.env)
+        except OSError as exc:
+            log(f"worker {slot} could not be started: {exc!r}")
+            return None
+        self.processes[slot] = process
         if self.supervision.stopping:  # the signal came while it was being started
             process.send_signal(self.stop_signal)
         return process
@@ -156,10 +163,11 @@ class Parent:
                 process.kill()
 
 
-def _log_death(slot: int, pid: int, code: int, restart: Restart) -> None:
+def _log_death(slot: int, process: trio.Process | None, code: int, restart: Restart) -> None:
+    how = "not started" if process is None else f"(pid {process.pid}) died: {describe_exit(code)}"
     log(
-        f"worker {slot} (pid {pid}) died: {describe_exit(code)}; restarting in "
-        f"{restart.delay:g} s (early death {restart.failures} in a row)"
+        f"worker {slot} {how}; restarting in {restart.delay:g} s "
+        f"(early death {restart.failures} in a row)"
     )
 
 

@@ -7,8 +7,9 @@ before the 101 or the 401, pipelined requests, an HTTP/2 preface, cut at any byt
 truncated, half-closed or not). Meanwhile a bystander's run streams. After each
 example ``/health`` must answer and the bystander's run must have finished whole;
 whatever the server answered must be one well-formed answer per request, never a
-5xx but 501, 503 or 505 (the request's fault, or capacity); and no connection may have needed containment (a contained
-failure is still a bug in the stack, just no longer a fatal one).
+5xx but 501, 503 or 505 (the request's fault, or capacity); and no connection may
+have needed containment (a contained failure is still a bug in the stack, just no
+longer a fatal one).
 
 Hypothesis drives examples from a worker thread and each hops back into the test's
 trio run (as in tests/test_fuzz_live.py), so one server serves every example.

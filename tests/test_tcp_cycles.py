@@ -1,4 +1,4 @@
-"""A closed connection's hypercorn objects are freed by refcounting (app/tcp_cycles.py).
+"""A closed connection's hypercorn objects are freed by refcounting (app/tcp_server.py).
 
 With the collector off, anything a closed connection left in a reference cycle is
 still in ``gc.get_objects()``. Without the fix each closed connection left its

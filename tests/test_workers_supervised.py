@@ -10,6 +10,7 @@ and SIGTERM exits 0 with no worker left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -178,6 +179,8 @@ def _replacement_answering(parent: int, old: list[int], url: str) -> int:
     """Poll /health from the kill on (every answer 200: the other worker serves) until a
     new worker exists; then, with the surviving old one stopped, until it answers."""
     killed_at, survivor = time.monotonic(), old[1]
+    while old[0] in _live_children(parent):  # dead, so it accepts nothing more
+        time.sleep(0.005)
     while not (new := set(_live_children(parent)) - set(old)):
         assert httpx.get(url, timeout=2).status_code == 200
         assert time.monotonic() - killed_at < REPLACED_WITHIN, "no replacement started"
@@ -192,7 +195,12 @@ def _replacement_answering(parent: int, old: list[int], url: str) -> int:
 
 
 def _live_children(parent: int) -> list[int]:
-    return [c.pid for c in psutil.Process(parent).children() if c.status() != "zombie"]
+    alive = []
+    for child in psutil.Process(parent).children():
+        with contextlib.suppress(psutil.Error):
+            if child.status() != psutil.STATUS_ZOMBIE:
+                alive.append(child.pid)
+    return alive
 
 
 def _answers(url: str) -> bool:

@@ -75,6 +75,16 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def patch_hypercorn() -> None:
+    """Swap in our fixes of hypercorn's behaviour (idempotent; docs/security.md lists
+    them): no compression, close frames for protocol errors, per-connection failures
+    contained, WebSocket handshakes answered once and closes bounded."""
+    refuse_websocket_compression()
+    close_on_protocol_errors()
+    contain_connection_failures()
+    guard_websocket_streams()
+
+
 def state_of(app: QuartTrio) -> AppState:
     """The AppState of an application built by :func:`create_app`."""
     state: AppState = app.extensions[STATE_KEY]
@@ -86,10 +96,7 @@ def create_app(
 ) -> QuartTrio:
     """Build the service. Settings default to the ``WSAO_*`` environment."""
     settings = settings or load_settings()
-    refuse_websocket_compression()
-    close_on_protocol_errors()
-    contain_connection_failures()
-    guard_websocket_streams()
+    patch_hypercorn()
     registry = registry or build_registry(DOCS_DIR, settings)
     if not registry.has_agent(settings.default_agent):
         known = ", ".join(registry.agent_types)

@@ -131,12 +131,15 @@ async def test_containment_holds_against_stock_hypercorn(
     assert 'wsao_connection_failures_total{exception="LocalProtocolError"}' in metrics
 
 
-async def test_chunked_body_is_refused_while_reading(server_factory: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("path", ["/api/dev/token", "/agui"])
+async def test_chunked_body_is_refused_while_reading(
+    server_factory: Callable[..., Any], path: str
+) -> None:
     server = await server_factory(agui_max_body_bytes=32 * 1024)
     head = (
-        b"POST /api/dev/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n"
-    )
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {server.token('big')}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
     chunk = b"2000\r\n" + b"a" * 0x2000 + b"\r\n"  # 8 KiB each, 16 MiB offered
     answer = await exchange(server.http_url, [head, *[chunk] * 2048], timeout=20)
     assert answer.status == 413 and answer.closed, answer.data[:200]

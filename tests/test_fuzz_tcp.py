@@ -56,9 +56,7 @@ def check_answer(answer: Answer) -> None:
         assert 100 <= status < 500 or status in (501, 503, 505), answer.data[:300]
 
 
-async def example(
-    server: LiveServer, bystander: WsClient, case: RawCase, tally: Tally
-) -> None:
+async def example(server: LiveServer, bystander: WsClient, case: RawCase, tally: Tally) -> None:
     """One raw connection beside a bystander's run; then the service must still serve."""
     pieces = case.pieces(server.token("fuzz"))
 

@@ -68,7 +68,7 @@ class GuardedWSStream(WSStream):
         self.answering = False  # the route has begun its answer (accept or refusal)
         self.refused_here = False  # we answered for the route: its messages are dropped
         self.has_body = False
-        self.gone = trio.Event()
+        self.gone: trio.Event | None = None  # made when a close awaits its reply
 
     async def handle(self, event: Any) -> None:
         """Feed one event from the client's side (request, bytes, end of stream)."""
@@ -78,7 +78,7 @@ class GuardedWSStream(WSStream):
             self.has_body = declares_body(event.headers)
         elif isinstance(event, Body | Data) and not self.handshake.accepted:
             return await self._early_bytes()
-        elif isinstance(event, StreamClosed):
+        elif isinstance(event, StreamClosed) and self.gone is not None:
             self.gone.set()
         await super().handle(event)
 
@@ -142,6 +142,9 @@ class GuardedWSStream(WSStream):
 
     async def _drop_if_unanswered(self) -> None:
         """End the stream if the peer has not answered our close in time."""
+        if self.closed:
+            return
+        self.gone = trio.Event()
         with trio.move_on_after(self.config.keep_alive_timeout):
             await self.gone.wait()
             return

@@ -13,7 +13,9 @@ workers keep accepting on the same socket meanwhile, and the dead worker's runs 
 reset once a worker stayed up a while): the decisions are the sans-IO
 :mod:`app.supervisor`.
 
-**SIGINT/SIGTERM** stop the replacing and are forwarded to every worker; each drains as
+**SIGINT/SIGTERM** stop the replacing and are forwarded to every worker (each runs in a
+session of its own, so a terminal's Ctrl-C reaches the parent only and each worker gets
+the signal once); each drains as
 a single process does (runs end ``shutdown``, sockets close 1001). The parent exits
 once all are gone: 0 when every worker exited 0, else the first failure's code. A worker
 still alive ``stop_timeout`` seconds after the signal is SIGKILLed, so none is left.
@@ -134,7 +136,12 @@ class Parent:
         memory, too many files: retried like a death)."""
         self.supervision.started(slot, trio.current_time())
         try:
-            process = await trio.lowlevel.open_process(self.argv, pass_fds=[self.fd], env=self.env)
+            # A session of its own: a terminal's Ctrl-C (SIGINT to the foreground
+            # process group) reaches the parent only, which forwards it once; a second
+            # copy would be re-raised as KeyboardInterrupt when the worker's drain ends.
+            process = await trio.lowlevel.open_process(
+                self.argv, pass_fds=[self.fd], env=self.env, start_new_session=True
+            )
         except OSError as exc:
             log(f"worker {slot} could not be started: {exc!r}")
             return None

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psutil
@@ -163,6 +164,31 @@ def test_workers_drain_when_their_parent_is_sigkilled(redis: RedisServer) -> Non
     for worker in alive:
         worker.kill()
     assert not alive, "workers outlived their parent"
+
+
+@needs_redis
+def test_ctrl_c_to_the_process_group_drains_each_worker_once(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    # A terminal's Ctrl-C signals the whole foreground group: the workers, in sessions
+    # of their own, get SIGINT only from the parent (twice was a KeyboardInterrupt).
+    port = free_port()
+    argv = [sys.executable, "-m", "app", "--workers", "2"]
+    with (tmp_path / "stderr").open("w+b") as err:
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=app_env(redis, port), stderr=err, start_new_session=True
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}")
+            _workers(proc.pid, 2)
+            os.killpg(proc.pid, signal.SIGINT)
+            code = proc.wait(timeout=30)
+        finally:
+            proc.kill()
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    assert code == 0, text
+    assert text.count("received SIGINT, shutting down") == 2 and "Traceback" not in text, text
 
 
 def _workers(parent: int, count: int) -> list[int]:

@@ -23,8 +23,8 @@ from quart_trio import QuartTrio
 from app.gate import Refusal, authenticate, origin_allowed
 from app.state import AppState
 from app.transport import AsgiTransport, refuse
+from wsao_trio import Credentials
 from wsao_trio.auth import Claims, verify_claims
-from wsao_trio.credentials import Credentials
 from wsao_trio.errors import AuthError
 from wsao_trio.protocol import CLOSE_NORMAL, MAX_ID_LENGTH, MAX_INT_DIGITS
 

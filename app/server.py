@@ -26,11 +26,10 @@ from app.routes_ws import add_websocket_route
 from app.state import AppState
 from app.tcp_server import FAILURES_KEY, FailuresCollector, contain_connection_failures
 from app.ws_stream import guard_websocket_streams
-from wsao_trio.agents import AgentRegistry
+from wsao_trio import AgentRegistry, Orchestrator, open_orchestrator
 from wsao_trio.config import Settings, load_settings
 from wsao_trio.errors import ConfigError
 from wsao_trio.metrics import build_registry as build_metrics
-from wsao_trio.orchestrator import Orchestrator, open_orchestrator
 
 logger = logging.getLogger(__name__)
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"

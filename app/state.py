@@ -6,9 +6,8 @@ import attrs
 from prometheus_client import CollectorRegistry
 
 from app.tcp_server import ConnectionFailures
-from wsao_trio.agents import AgentRegistry
+from wsao_trio import AgentRegistry, Orchestrator
 from wsao_trio.config import Settings
-from wsao_trio.orchestrator import Orchestrator
 
 
 @attrs.define

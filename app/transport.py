@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from wsao_trio.transport import TransportClosed
+from wsao_trio import TransportClosed
 
 ASGIReceive = Any  # hypercorn's receive callable: () -> Awaitable[dict]
 ASGISend = Any  # hypercorn's send callable: (dict) -> Awaitable[None]

@@ -31,10 +31,9 @@ from typing import Any
 import trio
 
 from stress.attacks import ATTACKS, AttackContext
-from stress.cli import out_prefix
 from stress.holders import raise_own_fd_limit
 from stress.http_client import request
-from stress.report import format_table, machine, write_json
+from stress.report import format_table, machine, out_prefix, write_json
 from stress.sampler import ProcessSamples, sample_forever
 from stress.server_proc import ROOT, ServerProcess, app_command, free_port, running_server
 from stress.spec import parse_target

@@ -24,10 +24,9 @@ from typing import Any
 import attrs
 import trio
 
-from stress.cli import out_prefix
 from stress.load import run_load
 from stress.plot import write_png
-from stress.report import build, machine, write_json
+from stress.report import build, machine, out_prefix, write_json
 from stress.scripted import parse_profile
 from stress.server_proc import app_command, baseline_command, free_port, pin, running_server
 from stress.spec import LoadSpec, parse_target

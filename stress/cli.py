@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -27,7 +26,6 @@ from stress.scripted import parse_profile
 from stress.spec import LoadSpec, parse_target
 
 DEFAULT_PROFILE = "thoughts=3 tools=3 delay_ms=20"
-RESULTS = Path("stress/results")
 
 
 def _workload_args(parser: argparse.ArgumentParser) -> None:
@@ -135,13 +133,6 @@ def load_spec(args: argparse.Namespace) -> LoadSpec:
         connect_concurrency=args.connect_concurrency, secret=args.secret,
         server_pid=args.server_pid, seed=args.seed, ack_interval=args.ack_interval,
     )  # fmt: skip
-
-
-def out_prefix(args: argparse.Namespace, default: str) -> Path:
-    """Where results go: ``--out`` or ``stress/results/<default>-<time>``."""
-    if args.out is not None:
-        return Path(args.out)
-    return RESULTS / f"{default}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 #: Each command's coroutine, imported only when it runs (``module``, ``function``).

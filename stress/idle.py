@@ -20,9 +20,8 @@ import psutil
 import trio
 
 from stress.bench import app_settings
-from stress.cli import out_prefix
 from stress.holders import open_many, raise_own_fd_limit
-from stress.report import format_table, machine, write_json
+from stress.report import format_table, machine, out_prefix, write_json
 from stress.server_proc import ServerProcess, app_command, free_port, running_server
 from stress.spec import parse_target
 from stress.tokens import mint

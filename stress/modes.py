@@ -11,10 +11,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from stress.cli import load_spec, out_prefix
+from stress.cli import load_spec
 from stress.load import run_load
 from stress.plot import write_png
-from stress.report import build, format_table, table_rows, write_json
+from stress.report import build, format_table, out_prefix, passed, table_rows, write_json
 from stress.spec import LoadSpec
 
 
@@ -28,15 +28,6 @@ def mode_name(spec: LoadSpec) -> str:
     if spec.slow_pct:
         parts.append(f"slow{spec.slow_pct:g}pct")
     return "-".join(parts) or "load"
-
-
-def passed(report: dict[str, Any]) -> bool:
-    """No violation, no duplicate, every critical event delivered."""
-    return bool(
-        report["violations"]["count"] == 0
-        and report["duplicates"] == 0
-        and report["delivery_success"] >= 1.0
-    )
 
 
 def mode_rows(report: dict[str, Any]) -> list[tuple[str, str]]:

@@ -16,11 +16,9 @@ from typing import Any
 import attrs
 import trio
 
-from stress.cli import out_prefix
 from stress.load import run_load
-from stress.modes import passed
 from stress.plot import write_ramp_png
-from stress.report import build, machine, write_json
+from stress.report import build, machine, out_prefix, passed, write_json
 from stress.spec import LoadSpec
 
 MAX_STEPS = 40

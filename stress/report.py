@@ -7,8 +7,10 @@ lineage), so a run that never started counts as undelivered rather than vanishin
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -208,3 +210,22 @@ def write_json(report: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     return path
+
+
+RESULTS = Path("stress/results")
+
+
+def out_prefix(args: argparse.Namespace, default: str) -> Path:
+    """Where results go: ``--out`` or ``stress/results/<default>-<time>``."""
+    if args.out is not None:
+        return Path(args.out)
+    return RESULTS / f"{default}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def passed(report: dict[str, Any]) -> bool:
+    """No violation, no duplicate, every critical event delivered."""
+    return bool(
+        report["violations"]["count"] == 0
+        and report["duplicates"] == 0
+        and report["delivery_success"] >= 1.0
+    )

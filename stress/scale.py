@@ -31,11 +31,10 @@ import attrs
 import psutil
 import trio
 
-from stress.cli import out_prefix
 from stress.http_client import request
 from stress.load import LoadOutcome, run_load
 from stress.redis_proc import RedisProcess, running_redis
-from stress.report import build, machine, write_json
+from stress.report import build, machine, out_prefix, write_json
 from stress.scripted import parse_profile
 from stress.server_proc import (
     HOST,

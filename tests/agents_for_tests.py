@@ -7,9 +7,9 @@ from typing import Any
 
 import trio
 
-from wsao_trio.agents import AgentRegistry
-from wsao_trio.runcontext import RunContext
-from wsao_trio.tools import Tool
+from wsao_trio._runs.agents import AgentRegistry
+from wsao_trio._runs.runcontext import RunContext
+from wsao_trio._runs.tools import Tool
 
 
 async def add(arguments: Mapping[str, Any]) -> Any:

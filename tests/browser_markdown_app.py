@@ -18,7 +18,7 @@ from app.agents import build_registry
 from app.agents.assistant import chunks
 from app.server import DOCS_DIR, create_app
 from wsao_trio.config import load_settings
-from wsao_trio.runcontext import RunContext
+from wsao_trio._runs.runcontext import RunContext
 
 ANSWER = """## Formatted answer
 

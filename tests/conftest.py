@@ -19,7 +19,7 @@ from app.server import create_app, state_of
 from tests.wsclient import WsClient
 from wsao_trio.auth import mint_token
 from wsao_trio.config import Settings
-from wsao_trio.orchestrator import Orchestrator
+from wsao_trio._service.orchestrator import Orchestrator
 
 SECRET = "test-secret-0123456789abcdef0123456789"
 

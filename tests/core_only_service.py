@@ -25,7 +25,7 @@ ABSENT = ("quart", "quart_trio", "hypercorn", "jwt", "prometheus_client", "cored
 EXTRAS = {
     "wsao_trio.auth": "jwt",
     "wsao_trio.metrics": "prometheus",
-    "wsao_trio.redisplane": "redis",
+    "wsao_trio._backplane.redis": "redis",
 }
 
 

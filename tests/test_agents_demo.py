@@ -21,7 +21,7 @@ from app.agents.assistant import AssistantAgent, chunks, plan
 from app.agents.scripted import MAX_COUNT, MAX_DELAY_MS, Script, parse_script
 from app.agents.smalltalk import CAN_DO, DONT_KNOW, GREETING, JOKES
 from app.tools import calculator_tool, datetime_tool, docs_search_tool, units_tool
-from wsao_trio.agents import AgentRegistry
+from wsao_trio._runs.agents import AgentRegistry
 from wsao_trio.testing import OrchestratorHarness, open_test_orchestrator
 
 DOCS = (

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from wsao_trio.dedup import DedupTable
+from wsao_trio._state.dedup import DedupTable
 
 # Users and message ids that would collide under naive string concatenation.
 USERS = ("alice", "bob", "a:b", "a")

@@ -17,7 +17,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from wsao_trio.eventlog import EventDraft, Gap, UserEventLog
+from wsao_trio._state.eventlog import EventDraft, Gap, UserEventLog
 from wsao_trio.protocol import Event
 
 EPOCH = "epoch-a"

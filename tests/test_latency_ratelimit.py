@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsao_trio.latency import BUCKETS, LatencyWindow, percentile
-from wsao_trio.ratelimit import TokenBucket
+from wsao_trio._state.latency import BUCKETS, LatencyWindow, percentile
+from wsao_trio._state.ratelimit import TokenBucket
 
 samples = st.floats(min_value=-1.0, max_value=30.0, allow_nan=False)
 # The fractions the server reports, as exact decimals for the oracle.

@@ -31,7 +31,7 @@ from tests.fakellm import (
     text_reply,
     tool_reply,
 )
-from wsao_trio.agents import AgentRegistry
+from wsao_trio._runs.agents import AgentRegistry
 from wsao_trio.config import Settings
 from wsao_trio.errors import AgentFailure, ConfigError
 from wsao_trio.testing import OrchestratorHarness, open_test_orchestrator

@@ -32,7 +32,7 @@ from wsao_trio.llm.conversation import (
     tool_specs,
 )
 from wsao_trio.llm.memory import ThreadMemory
-from wsao_trio.tools import Tool
+from wsao_trio._runs.tools import Tool
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def test_the_wheel_ships_wsao_trio_only(wheel: Path) -> None:
         metadata = Parser().parsestr(archive.read(_dist_info(names) + "METADATA").decode())
     tops = {name.split("/")[0] for name in names}
     assert tops == {"wsao_trio", _dist_info(names).rstrip("/")}, tops
-    assert "wsao_trio/py.typed" in names and "wsao_trio/orchestrator.py" in names
+    assert "wsao_trio/py.typed" in names and "wsao_trio/_service/orchestrator.py" in names
     required = metadata.get_all("Requires-Dist") or []
     core = {r.split(">")[0].split("[")[0].strip() for r in required if "extra ==" not in r}
     assert core == CORE, required

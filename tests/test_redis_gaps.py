@@ -19,9 +19,9 @@ import trio
 from tests.invariants import check_run
 from tests.redisserver import RedisServer, needs_redis, running_redis
 from tests.test_redis_cluster import run_seen_by_both, two_nodes
-from wsao_trio.eventlog import EventDraft
-from wsao_trio.redisplane.keys import Keys
-from wsao_trio.redisplane.wire import split_event
+from wsao_trio._state.eventlog import EventDraft
+from wsao_trio._backplane.redis.keys import Keys
+from wsao_trio._backplane.redis.wire import split_event
 
 pytestmark = needs_redis
 
@@ -95,7 +95,7 @@ async def test_acks_reach_redis_clamped_to_the_last_seq(redis: RedisServer) -> N
 async def test_a_retried_publish_call_is_answered_again_and_stores_nothing_twice(
     redis: RedisServer,
 ) -> None:
-    from wsao_trio.redisplane.scripts import PUBLISH_EVENTS
+    from wsao_trio._backplane.redis.scripts import PUBLISH_EVENTS
 
     keys = Keys()
     draft = EventDraft("agent_thinking", "run-r", "thread-r", "steps", {"thought": "once"})
@@ -149,7 +149,7 @@ async def test_a_node_declared_lost_can_add_nothing_to_its_reaped_runs(
     """The fence: once another node ended a run ``node_lost`` (the owner's lease had
     lapsed, as after a long stall), the owner's later events of it are refused and the
     run's agent stops at its next emit — the user sees exactly one terminal event."""
-    from wsao_trio.redisplane.upkeep import Upkeep
+    from wsao_trio._backplane.redis.upkeep import Upkeep
 
     async with two_nodes(redis, default_agent="ticks") as (a, b):
         sender, tab = await a.connect("alice"), await b.connect("alice")
@@ -159,7 +159,8 @@ async def test_a_node_declared_lost_can_add_nothing_to_its_reaped_runs(
         a_plane = a.orchestrator.backplane
         async with client_of(redis) as client:
             await client.delete([Keys().lease(a_plane.health()["node"])])
-        await Upkeep(b.orchestrator.backplane).reap()  # as b's next reap tick would
+        plane = b.orchestrator.backplane
+        await Upkeep(plane.state, plane.publish_as).reap()  # as b's next reap tick would
         with trio.fail_after(10):
             events = await tab.collect_run(accepted["run_id"])
             while a.orchestrator.get_run(accepted["run_id"]) is not None:

@@ -8,11 +8,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wsao_trio.eventlog import EventDraft
+from wsao_trio._state.eventlog import EventDraft
 from wsao_trio.protocol import encode_event
-from wsao_trio.redisplane.cursor import Arrival, Cursor
-from wsao_trio.redisplane.keys import Keys
-from wsao_trio.redisplane.wire import (
+from wsao_trio._backplane.redis.cursor import Arrival, Cursor
+from wsao_trio._backplane.redis.keys import Keys
+from wsao_trio._backplane.redis.wire import (
     AckNotice,
     FanoutEvent,
     StopRequest,

@@ -27,10 +27,10 @@ from prometheus_client.core import (  # noqa: E402
 )
 from prometheus_client.registry import Collector  # noqa: E402
 
-from wsao_trio.latency import BUCKETS  # noqa: E402
+from wsao_trio._state.latency import BUCKETS  # noqa: E402
 
 if TYPE_CHECKING:
-    from wsao_trio.orchestrator import Orchestrator
+    from wsao_trio._service.orchestrator import Orchestrator
 
 PREFIX = "wsao"
 

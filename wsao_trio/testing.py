@@ -22,11 +22,11 @@ from typing import Any
 
 import trio
 
-from wsao_trio.agents import AgentRegistry
+from wsao_trio._delivery.transport import TransportClosed
+from wsao_trio._runs.agents import AgentRegistry
+from wsao_trio._service.orchestrator import Orchestrator, open_orchestrator
 from wsao_trio.config import Settings
-from wsao_trio.orchestrator import Orchestrator, open_orchestrator
 from wsao_trio.protocol import TERMINAL_EVENTS, split_frames
-from wsao_trio.transport import TransportClosed
 
 
 class MemoryTransport:

@@ -1,4 +1,4 @@
-"""trio-websocket's connection as the orchestrator's :class:`~wsao_trio.transport.Transport`.
+"""trio-websocket's connection as the orchestrator's :class:`~wsao_trio.Transport`.
 
 A plain trio service needs no web framework: serve with
 :func:`trio_websocket.serve_websocket`, authenticate the request, accept it and hand
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
-from wsao_trio.transport import TransportClosed
+from wsao_trio._delivery.transport import TransportClosed
 
 
 class TrioWebsocketTransport:

@@ -49,7 +49,7 @@ from app.tools.units import canonical_unit
 from wsao_trio.errors import ToolFailed
 
 if TYPE_CHECKING:
-    from wsao_trio.runcontext import RunContext
+    from wsao_trio import RunContext
 
 _CONVERT = re.compile(
     rf"(?P<value>{NUMBER})\s*+(?P<from>{UNIT})\s++(?:to|in|into|as)\s++(?P<to>{UNIT})",

@@ -13,7 +13,7 @@ from app.tools import (
     echo_tool,
     units_tool,
 )
-from wsao_trio.agents import AgentRegistry
+from wsao_trio import AgentRegistry
 from wsao_trio.config import Settings
 from wsao_trio.errors import ConfigError
 

@@ -22,7 +22,7 @@ import attrs
 import trio
 
 if TYPE_CHECKING:
-    from wsao_trio.runcontext import RunContext
+    from wsao_trio import RunContext
 
 MAX_COUNT = 1000
 MAX_DELAY_MS = 60_000

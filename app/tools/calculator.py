@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from wsao_trio.tools import Tool, blocking_tool
+from wsao_trio import Tool, blocking_tool
 
 Number = int | float
 

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from wsao_trio.tools import Tool
+from wsao_trio import Tool
 
 MAX_ZONE_LENGTH = 64
 

@@ -22,7 +22,7 @@ import attrs
 import trio
 
 from app.tools.prose import blocks
-from wsao_trio.tools import Tool
+from wsao_trio import Tool
 
 MAX_RESULTS = 3
 SNIPPET_CHARS = 280

@@ -12,7 +12,7 @@ from typing import Any
 
 import trio
 
-from wsao_trio.tools import Tool
+from wsao_trio import Tool
 
 MAX_SLEEP_MS = 60_000
 

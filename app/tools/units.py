@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from wsao_trio.tools import Tool
+from wsao_trio import Tool
 
 LINEAR: Mapping[str, tuple[str, float]] = MappingProxyType(
     {

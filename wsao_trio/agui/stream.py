@@ -1,7 +1,7 @@
 """The trio shell of an AG-UI stream: the orchestrator's log and fan-out → SSE text.
 
 A stream is an ordinary connection of the user, served by
-:meth:`~wsao_trio.orchestrator.Orchestrator.serve_connection` with an
+:meth:`~wsao_trio._service.orchestrator.Orchestrator.serve_connection` with an
 :class:`SseTransport` instead of a WebSocket: it asks for the user's whole held log
 (``last_seq=0``), then gets live events, exactly as a resuming WebSocket does, so it
 needs nothing from the orchestrator's internals. The transport keeps the events of
@@ -25,13 +25,13 @@ import attrs
 import trio
 from ag_ui.encoder import EventEncoder
 
+from wsao_trio._delivery.transport import TransportClosed
+from wsao_trio._state.credentials import Credentials
 from wsao_trio.agui.mapper import RunIds
 from wsao_trio.agui.projection import Emitted, RunProjection, encode_sse
-from wsao_trio.credentials import Credentials
-from wsao_trio.transport import TransportClosed
 
 if TYPE_CHECKING:
-    from wsao_trio.orchestrator import Orchestrator
+    from wsao_trio._service.orchestrator import Orchestrator
 
 KEEPALIVE = ": keep-alive\n\n"
 DEFAULT_BUFFER = 16
@@ -47,7 +47,7 @@ class RunTarget:
 
 
 class SseTransport:
-    """A :class:`~wsao_trio.transport.Transport` that turns one run's frames into SSE text.
+    """A :class:`~wsao_trio.Transport` that turns one run's frames into SSE text.
 
     ``ended`` says the run had ended before the stream began: if the replay holds
     nothing of its end, the stream says so and ends instead of waiting for events

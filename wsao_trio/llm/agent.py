@@ -45,7 +45,7 @@ from wsao_trio.llm.failures import explained_failures
 from wsao_trio.llm.memory import ThreadMemory
 
 if TYPE_CHECKING:
-    from wsao_trio.runcontext import RunContext
+    from wsao_trio._runs.runcontext import RunContext
 
 NO_KEY = "unused"  # what servers without keys (Ollama, llama.cpp) are sent
 

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from wsao_trio._runs.tools import Tool, parameters_schema
 from wsao_trio.llm.chunks import ToolCall, Turn
-from wsao_trio.tools import Tool, parameters_schema
 
 MAX_RESULT_CHARS = 16_000
 DEFAULT_SYSTEM_PROMPT = (

@@ -1,7 +1,7 @@
 """The agent side of the orchestrator: the Agent protocol and the registry.
 
 An agent is any object with ``async def run(self, run: RunContext) -> Any``. It sees
-only its :class:`~wsao_trio.runcontext.RunContext` (``thinking``, ``delta``,
+only its :class:`~wsao_trio._runs.runcontext.RunContext` (``thinking``, ``delta``,
 ``call_tool``), never a socket, the hub or the log. Its return value becomes the
 ``result`` of ``agent_completed``; an exception becomes ``agent_error``.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from wsao_trio._runs.tools import Tool
 from wsao_trio.errors import UnknownAgent
-from wsao_trio.tools import Tool
 
 if TYPE_CHECKING:
-    from wsao_trio.runcontext import RunContext
+    from wsao_trio._runs.runcontext import RunContext
 
 
 @runtime_checkable

@@ -16,7 +16,8 @@ from collections import deque
 import attrs
 import trio
 
-logger = logging.getLogger(__name__)
+# The logger keeps its documented name (docs/operations.md), whatever the module path.
+logger = logging.getLogger("wsao_trio.looplag")
 WARN_EVERY = 10.0
 RECENT = 120  # samples kept for the "recent max"
 

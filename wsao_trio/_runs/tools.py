@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -75,3 +75,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+class ToolLookup(Protocol):
+    """What the tool dispatcher needs of a registry: find a tool, list them all.
+
+    :class:`~wsao_trio.AgentRegistry` is one; the dispatcher sees only this, so it
+    does not depend on agents (which depend on the run context, which holds the
+    dispatcher).
+    """
+
+    def tool(self, name: str) -> Tool | None:
+        """The tool registered under ``name``, or None."""
+        ...
+
+    @property
+    def tools(self) -> list[Tool]:
+        """Every registered tool, sorted by name."""
+        ...

@@ -15,17 +15,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-import attrs
 import trio
 
-from wsao_trio.agents import AgentRegistry
-from wsao_trio.backplane import Backplane, make_backplane
+from wsao_trio._backplane.base import Backplane
+from wsao_trio._delivery.connections import ConnectionHub
+from wsao_trio._delivery.transport import Transport
+from wsao_trio._runs.agents import AgentRegistry
+from wsao_trio._runs.context import ExecutionContext
+from wsao_trio._runs.dispatcher import ToolDispatcher
+from wsao_trio._runs.notifier import Notifier
+from wsao_trio._runs.runner import COMPLETED_REASON, Outcome, cancelled, execute_run
+from wsao_trio._runs.supervisor import Supervisor
+from wsao_trio._service.assembly import make_backplane
+from wsao_trio._service.health import build_health, build_status
+from wsao_trio._service.host import RunTicket
+from wsao_trio._service.janitor import Janitor
+from wsao_trio._service.looplag import LoopLagMonitor
+from wsao_trio._service.session import ConnectionSession
+from wsao_trio._state.credentials import Credentials
+from wsao_trio._state.dedup import DedupTable
+from wsao_trio._state.ids import new_id
+from wsao_trio._state.runstate import TERMINAL_EVENT_FOR, RunState
+from wsao_trio._state.stats import OrchestratorStats
 from wsao_trio.config import Settings
-from wsao_trio.connections import ConnectionHub
-from wsao_trio.context import ExecutionContext, new_id
-from wsao_trio.credentials import Credentials
-from wsao_trio.dedup import DedupTable
-from wsao_trio.dispatcher import ToolDispatcher
 from wsao_trio.errors import (
     ConfigError,
     InvalidMessage,
@@ -36,32 +48,7 @@ from wsao_trio.errors import (
     ShuttingDown,
     Unavailable,
 )
-from wsao_trio.health import build_health, build_status
-from wsao_trio.janitor import Janitor
-from wsao_trio.looplag import LoopLagMonitor
-from wsao_trio.notifier import Notifier
 from wsao_trio.protocol import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER, UserMessage
-from wsao_trio.runner import COMPLETED_REASON, Outcome, cancelled, execute_run
-from wsao_trio.runstate import TERMINAL_EVENT_FOR, RunState
-from wsao_trio.session import ConnectionSession
-from wsao_trio.stats import OrchestratorStats
-from wsao_trio.supervisor import Supervisor
-from wsao_trio.transport import Transport
-
-
-@attrs.frozen
-class RunTicket:
-    """The answer to a run request: the run (new or the original one) and whether it is a copy.
-
-    ``context`` and ``notifier`` are None for a duplicate whose original run has ended.
-    """
-
-    run_id: str
-    thread_id: str
-    message_id: str
-    duplicate: bool
-    context: ExecutionContext | None = None
-    notifier: Notifier | None = None
 
 
 class Orchestrator:

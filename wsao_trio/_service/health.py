@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import trio
 
-from wsao_trio.runstate import RunState
-from wsao_trio.stats import OrchestratorStats
-
-if TYPE_CHECKING:
-    from wsao_trio.orchestrator import Orchestrator
+from wsao_trio._service.host import ServiceHost
+from wsao_trio._state.runstate import RunState
+from wsao_trio._state.stats import OrchestratorStats
 
 MAX_LISTED_RUNS = 50
 
 
-def _runs_by_state(orch: Orchestrator) -> dict[str, int]:
+def _runs_by_state(orch: ServiceHost) -> dict[str, int]:
     counts = {state.value: 0 for state in RunState}
     for ctx in orch.runs():
         counts[ctx.state.value] += 1
@@ -26,12 +24,12 @@ def _runs_by_state(orch: Orchestrator) -> dict[str, int]:
     return counts
 
 
-def _queues(orch: Orchestrator) -> dict[str, int]:
+def _queues(orch: ServiceHost) -> dict[str, int]:
     depths = [conn.queue_depth for conn in orch.hub.all_connections()]
     return {"max_depth": max(depths, default=0), "total_depth": sum(depths)}
 
 
-def _events(orch: Orchestrator) -> dict[str, Any]:
+def _events(orch: ServiceHost) -> dict[str, Any]:
     emitted = orch.stats.events_emitted
     return {
         "emitted": sum(emitted.values()),
@@ -55,7 +53,7 @@ def _cleanups(stats: OrchestratorStats) -> dict[str, int]:
     return {**counts, "total": sum(stats.cleanups.values())}
 
 
-def _loop_lag(orch: Orchestrator) -> dict[str, Any]:
+def _loop_lag(orch: ServiceHost) -> dict[str, Any]:
     lag = orch.loop_lag.statistics()
     return {
         "last": round(lag.last * 1000, 3),
@@ -79,18 +77,18 @@ def task_counts() -> dict[str, Any]:
     return {"total": by_package.total() + 1, "by_package": dict(by_package)}
 
 
-def _status(orch: Orchestrator) -> str:
+def _status(orch: ServiceHost) -> str:
     if orch.closing:
         return "stopping"
     return "ok" if orch.backplane.available else "degraded"
 
 
-def build_status(orch: Orchestrator) -> dict[str, Any]:
+def build_status(orch: ServiceHost) -> dict[str, Any]:
     """Status and store only: O(1), for the public, unauthenticated ``/health``."""
     return {"status": _status(orch), "store": orch.backplane.health()}
 
 
-def build_health(orch: Orchestrator, uptime: float) -> dict[str, Any]:
+def build_health(orch: ServiceHost, uptime: float) -> dict[str, Any]:
     """A JSON-able snapshot of one orchestrator (O(runs + connections))."""
     now = trio.current_time()
     return {

@@ -8,20 +8,16 @@ timeout), then forgets expired dedup keys and idle event logs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import trio
 
-from wsao_trio.context import ExecutionContext
-
-if TYPE_CHECKING:
-    from wsao_trio.orchestrator import Orchestrator
+from wsao_trio._runs.context import ExecutionContext
+from wsao_trio._service.host import ServiceHost
 
 
 class Janitor:
     """Finds stale runs of one orchestrator and cancels them."""
 
-    def __init__(self, orchestrator: Orchestrator) -> None:
+    def __init__(self, orchestrator: ServiceHost) -> None:
         self._orch = orchestrator
 
     async def run(self) -> None:

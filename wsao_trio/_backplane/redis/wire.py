@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import attrs
 
-from wsao_trio.eventlog import EventDraft
+from wsao_trio._state.eventlog import EventDraft
 from wsao_trio.protocol import dumps
 
 MID = ',"event_id":"'

@@ -8,18 +8,12 @@ why the run ended.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import attrs
 import trio
 
-from wsao_trio.runstate import RunState, check_transition
-
-
-def new_id() -> str:
-    """A fresh random id (run, thread, event and connection ids)."""
-    return uuid.uuid4().hex
+from wsao_trio._state.runstate import RunState, check_transition
 
 
 @attrs.define(eq=False)

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
-from wsao_trio.connections import ConnectionHub, Outgoing
-from wsao_trio.eventlog import LoggedEvent
-from wsao_trio.redisplane.cursor import Arrival, Cursor
-from wsao_trio.redisplane.wire import FanoutEvent
+from wsao_trio._backplane.redis.cursor import Arrival, Cursor
+from wsao_trio._backplane.redis.wire import FanoutEvent
+from wsao_trio._delivery.connections import ConnectionHub, Outgoing
+from wsao_trio._state.eventlog import LoggedEvent
 
 CLOSE_LOG_RESTARTED = 1012
 ReadRange = Callable[[str, int, int], Awaitable[Sequence[LoggedEvent]]]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from wsao_trio.agents import AgentRegistry
-from wsao_trio.context import ExecutionContext
-from wsao_trio.dispatcher import ToolDispatcher
-from wsao_trio.notifier import Notifier
-from wsao_trio.runcontext import RunContext
+from wsao_trio._runs.agents import AgentRegistry
+from wsao_trio._runs.context import ExecutionContext
+from wsao_trio._runs.dispatcher import ToolDispatcher
+from wsao_trio._runs.notifier import Notifier
+from wsao_trio._runs.runcontext import RunContext
 
 
 class Supervisor:

@@ -14,12 +14,11 @@ from typing import Any
 
 import trio
 
-from wsao_trio.agents import AgentRegistry
-from wsao_trio.context import new_id
+from wsao_trio._runs.notifier import Notifier
+from wsao_trio._runs.tools import Tool, ToolLookup
+from wsao_trio._state.ids import new_id
 from wsao_trio.errors import RunFinished, ToolFailed
-from wsao_trio.notifier import Notifier
 from wsao_trio.protocol import dumps
-from wsao_trio.tools import Tool
 
 
 def _describe(exc: BaseException) -> str:
@@ -35,7 +34,8 @@ DEFAULT_MAX_ARGUMENT_BYTES = 16 * 1024
 
 
 class ToolDispatcher:
-    """Looks tools up in the registry and runs them inside the caller's run scope.
+    """Looks tools up in a :class:`ToolLookup` (the agent registry) and runs them inside
+    the caller's run scope.
 
     Arguments over ``max_argument_bytes`` (as JSON) fail the call before the tool
     sees them. Blocking tools run in worker threads, at most ``threads`` at once
@@ -44,7 +44,7 @@ class ToolDispatcher:
 
     def __init__(
         self,
-        registry: AgentRegistry,
+        registry: ToolLookup,
         *,
         threads: int = DEFAULT_THREADS,
         max_argument_bytes: int = DEFAULT_MAX_ARGUMENT_BYTES,

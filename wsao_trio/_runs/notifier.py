@@ -18,12 +18,12 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
 
-from wsao_trio.backplane import Backplane, Stored
-from wsao_trio.context import ExecutionContext
+from wsao_trio._backplane.base import Backplane, Stored
+from wsao_trio._runs.context import ExecutionContext
+from wsao_trio._state.eventlog import EventDraft
+from wsao_trio._state.stats import OrchestratorStats
 from wsao_trio.errors import RunFinished
-from wsao_trio.eventlog import EventDraft
 from wsao_trio.protocol import TERMINAL_EVENTS
-from wsao_trio.stats import OrchestratorStats
 
 IN_FLIGHT: Final = 8
 """Events of one run the store may not yet have answered before an emit waits."""

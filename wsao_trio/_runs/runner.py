@@ -18,15 +18,16 @@ from typing import Any
 import attrs
 import trio
 
-from wsao_trio.context import ExecutionContext
+from wsao_trio._runs.context import ExecutionContext
+from wsao_trio._runs.notifier import Notifier
+from wsao_trio._runs.supervisor import Supervisor
+from wsao_trio._state.runstate import RunState
 from wsao_trio.errors import AgentFailure
 from wsao_trio.logsafety import shorten
-from wsao_trio.notifier import Notifier
-from wsao_trio.runstate import RunState
-from wsao_trio.supervisor import Supervisor
 
 COMPLETED_REASON = "completed"
-logger = logging.getLogger(__name__)
+# The logger keeps its documented name (docs/operations.md), whatever the module path.
+logger = logging.getLogger("wsao_trio.runner")
 
 
 @attrs.frozen

@@ -11,10 +11,10 @@ from typing import Any
 
 import trio
 
-from wsao_trio.context import ExecutionContext
-from wsao_trio.dispatcher import ToolDispatcher
-from wsao_trio.notifier import Notifier
-from wsao_trio.tools import Tool
+from wsao_trio._runs.context import ExecutionContext
+from wsao_trio._runs.dispatcher import ToolDispatcher
+from wsao_trio._runs.notifier import Notifier
+from wsao_trio._runs.tools import Tool
 
 
 class RunContext:

@@ -22,8 +22,8 @@ from coredis.commands.constants import CommandName
 from coredis.commands.script import Script
 from coredis.response._callbacks import NoopCallback
 
+from wsao_trio._backplane.redis.store import Store
 from wsao_trio.errors import Unavailable
-from wsao_trio.redisplane.store import Store
 
 # The hot path builds EVALSHA requests itself: coredis' Script.__call__ and evalsha()
 # wrappers cost about 100 us per call in Python (cProfile), a third of the per-event cost.

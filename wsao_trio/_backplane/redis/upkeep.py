@@ -13,22 +13,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import trio
 from coredis.tokens import PureToken
 
+from wsao_trio._backplane.redis.cursor import Cursor
+from wsao_trio._backplane.redis.node import NodeState
+from wsao_trio._backplane.redis.store import FAILURES
+from wsao_trio._backplane.redis.wire import AckNotice, FanoutEvent, StopRequest, parse_message
+from wsao_trio._state.eventlog import EventDraft
 from wsao_trio.errors import Unavailable
-from wsao_trio.eventlog import EventDraft
-from wsao_trio.redisplane.cursor import Cursor
-from wsao_trio.redisplane.store import FAILURES
-from wsao_trio.redisplane.wire import AckNotice, FanoutEvent, StopRequest, parse_message
 
-if TYPE_CHECKING:
-    from wsao_trio.redisplane.backplane import RedisBackplane
+PublishAs = Callable[[str, str, EventDraft], Awaitable[bool]]
+"""Publish for a dead node's run while it is still that node's (the plane's publish_as)."""
 
-logger = logging.getLogger(__name__)
+# The logger keeps its documented name (docs/operations.md), whatever the module path.
+logger = logging.getLogger("wsao_trio.redisplane.upkeep")
 TOUCH_CHUNK = 500
 """Connected users whose presence one script call renews."""
 NODE_LOST = "node_lost"
@@ -37,22 +39,27 @@ NODE_LOST_MESSAGE = "the server running this went away; please send your message
 
 
 class Upkeep:
-    """Runs the subscription and the periodic tasks of one :class:`RedisBackplane`."""
+    """Runs the subscription and the periodic tasks of one node.
 
-    def __init__(self, plane: RedisBackplane) -> None:
-        self.plane = plane
-        self.store = plane.store
-        self.keys = plane.keys
+    Built from the same :class:`NodeState` as the node's plane, and handed the plane's
+    ``publish_as`` to end a dead node's runs with the fence the plane applies.
+    """
+
+    def __init__(self, state: NodeState, publish_as: PublishAs) -> None:
+        self.state = state
+        self.store = state.store
+        self.keys = state.keys
+        self._publish_as = publish_as
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Subscribe and take the lease, report started, then loop until cancelled."""
         await self.store.call(self.renew_lease)
         async with trio.open_nursery() as nursery:
             await nursery.start(self.subscribe)
-            self.plane.feeds.nursery = nursery
-            nursery.start_soon(self.plane.events.run)
-            nursery.start_soon(self.plane.control.run)
-            timeout = self.plane.settings.node_timeout
+            self.state.feeds.nursery = nursery
+            nursery.start_soon(self.state.events.run)
+            nursery.start_soon(self.state.control.run)
+            timeout = self.state.settings.node_timeout
             nursery.start_soon(self._every, timeout / 4, self.keep_alive)
             nursery.start_soon(self._every, timeout / 3, self.refresh)
             nursery.start_soon(self._every, timeout / 2, self.reap)
@@ -71,7 +78,7 @@ class Upkeep:
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Read this node's channel for the process's lifetime (coredis reconnects)."""
-        channel = self.keys.channel(self.plane.node)
+        channel = self.keys.channel(self.state.node)
         client = self.store.client
         try:
             async with client.pubsub(channels=[channel], ignore_subscribe_messages=True) as ps:
@@ -85,18 +92,18 @@ class Upkeep:
         """Deliver an event, honour a stop request, count another process's ack."""
         message = parse_message(data)
         if isinstance(message, FanoutEvent):
-            self.plane.feeds.offer(message)
-        elif isinstance(message, StopRequest) and self.plane.host is not None:
-            self.plane.host.stop_requested(message.user_id, message.run_id, message.reason)
+            self.state.feeds.offer(message)
+        elif isinstance(message, StopRequest) and self.state.host is not None:
+            self.state.host.stop_requested(message.user_id, message.run_id, message.reason)
         elif isinstance(message, AckNotice):
-            self.plane.hub.mark_delivered(message.user_id, message.seq)
+            self.state.hub.mark_delivered(message.user_id, message.seq)
 
     async def renew_lease(self) -> None:
         """Keep this node alive in Redis for another ``node_timeout``."""
-        ttl_ms = int(self.plane.settings.node_timeout * 1000)
+        ttl_ms = int(self.state.settings.node_timeout * 1000)
         client = self.store.client
-        await client.set(self.keys.lease(self.plane.node), "1", px=ttl_ms)
-        await client.sadd(self.keys.nodes, [self.plane.node])
+        await client.set(self.keys.lease(self.state.node), "1", px=ttl_ms)
+        await client.sadd(self.keys.nodes, [self.state.node])
 
     async def keep_alive(self) -> None:
         """Probe Redis (health) and renew the lease, on its own short loop."""
@@ -107,35 +114,35 @@ class Upkeep:
         """Presence, tail fills, idle feeds, remote presence: a few pipelined round trips."""
         if not self.store.available:
             return
-        feeds = self.plane.feeds.feeds
-        idle = [u for u, f in feeds.items() if not self.plane.hub.is_connected(u)]
+        feeds = self.state.feeds.feeds
+        idle = [u for u, f in feeds.items() if not self.state.hub.is_connected(u)]
         for user_id in idle:
             if not feeds[user_id].lock.locked():
                 del feeds[user_id]
         await self.store.pipelined([self._forget(u) for u in idle])
-        connected = [u for u in feeds if self.plane.hub.is_connected(u)]
+        connected = [u for u in feeds if self.state.hub.is_connected(u)]
         for start in range(0, len(connected), TOUCH_CHUNK):
             await self._touch(connected[start : start + TOUCH_CHUNK])
         await self._learn_remote_presence()
 
     def _forget(self, user_id: str) -> Callable[[Any], Awaitable[Any]]:
-        key, node = self.keys.presence(user_id), self.plane.node
+        key, node = self.keys.presence(user_id), self.state.node
         return lambda pipe: pipe.hdel(key, [node])
 
     async def _touch(self, users: list[str]) -> None:
         """One script call renews the users' presence and TTLs and reads their tails."""
-        plane, keys = self.plane, self.keys
-        until = repr(plane.clock() + plane.presence_ttl)
-        args = [plane.node, until, str(int(plane.presence_ttl) + 1), str(plane.ttl)]
+        state, keys = self.state, self.keys
+        until = repr(state.clock() + state.presence_ttl)
+        args = [state.node, until, str(int(state.presence_ttl) + 1), str(state.ttl)]
         names = [name for u in users for name in (keys.presence(u), keys.meta(u), keys.log(u))]
-        held = await plane.control.call(self.store.touch_users, names, args)
+        held = await state.control.call(self.store.touch_users, names, args)
         for i, user_id in enumerate(users):
             await self._catch_up(user_id, str(held[2 * i]), int(held[2 * i + 1]))
 
     async def _catch_up(self, user_id: str, epoch: str, last: int) -> None:
         """A lost log restarts the feed; a tail Redis already held at the previous
         refresh (a lost pub/sub message, not one still on its way) is filled."""
-        feed = self.plane.feeds.feeds.get(user_id)
+        feed = self.state.feeds.feeds.get(user_id)
         if feed is None or feed.cursor is None or feed.lock.locked():
             return
         seen, feed.tail_seen = feed.tail_seen, last
@@ -143,23 +150,23 @@ class Upkeep:
             return
         async with feed.lock:
             if not epoch:  # Redis lost the log: the next attach starts a new epoch
-                self.plane.feeds.restart(feed)
+                self.state.feeds.restart(feed)
             elif epoch != feed.cursor.epoch:
-                await self.plane.feeds.catch_up(feed, Cursor(epoch, last))
+                await self.state.feeds.catch_up(feed, Cursor(epoch, last))
             else:
-                await self.plane.feeds.fill(feed, min(seen, last))
+                await self.state.feeds.fill(feed, min(seen, last))
 
     async def _learn_remote_presence(self) -> None:
-        plane = self.plane
-        users = set(plane.host.run_users()) if plane.host is not None else set()
-        absent = sorted(u for u in users if not plane.hub.is_connected(u))
+        state = self.state
+        users = set(state.host.run_users()) if state.host is not None else set()
+        absent = sorted(u for u in users if not state.hub.is_connected(u))
         keys = [self.keys.presence(u) for u in absent]
         entries = await self.store.pipelined([partial(_hgetall, key) for key in keys])
-        now = plane.clock()
-        plane.present_remote = {
+        now = state.clock()
+        state.present_remote = {
             user_id
             for user_id, held in zip(absent, entries, strict=True)
-            if any(node != plane.node and float(until) > now for node, until in held.items())
+            if any(node != state.node and float(until) > now for node, until in held.items())
         }
 
     async def reap(self) -> None:
@@ -178,14 +185,14 @@ class Upkeep:
             elif await self._take_reaper_lock(node):
                 await self.end_runs_of(node)
                 await self.store.call(partial(client.srem, self.keys.nodes, [node]))
-        self.plane.nodes_alive = alive
+        self.state.nodes_alive = alive
 
     async def _take_reaper_lock(self, node: str) -> bool:
-        ttl_ms = int(self.plane.settings.node_timeout * 1000)
+        ttl_ms = int(self.state.settings.node_timeout * 1000)
         lock = partial(
             self.store.client.set,
             self.keys.reaper(node),
-            self.plane.node,
+            self.state.node,
             px=ttl_ms,
             condition=PureToken.NX,
         )
@@ -196,7 +203,7 @@ class Upkeep:
         client = self.store.client
         runs = await self.store.call(lambda: client.hgetall(self.keys.node_runs(node)))
         logger.warning("node %s is gone; ending its %d runs (node_lost)", node, len(runs))
-        self.plane.store.stats.reaped_nodes += 1
+        self.state.store.stats.reaped_nodes += 1
         async with trio.open_nursery() as nursery:  # runs at once: their events share trips
             for run_id, owner in runs.items():
                 nursery.start_soon(self._end_run, node, run_id, *_owner_fields(owner))
@@ -224,7 +231,7 @@ class Upkeep:
         if await self._publish_lost(
             node, user_id, run_id, thread_id, agent_type, ended, "agent_error"
         ):
-            self.plane.store.stats.node_lost_runs += 1
+            self.state.store.stats.node_lost_runs += 1
 
     async def _publish_lost(
         self,
@@ -237,7 +244,7 @@ class Upkeep:
         kind: str = "agent_started",
     ) -> bool:
         draft = EventDraft(kind, run_id, thread_id, agent_type, payload)
-        return await self.plane.publish_as(node, user_id, draft)
+        return await self._publish_as(node, user_id, draft)
 
 
 def _hgetall(key: str, pipe: Any) -> Any:

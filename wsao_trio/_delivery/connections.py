@@ -4,7 +4,7 @@ Each :class:`Connection` owns a bounded trio memory channel. Publishing an event
 the already-encoded text into the channel of each of *that user's* connections with
 ``send_nowait`` — never awaiting a socket — so a run is never slowed by a client. A
 full channel means the client is too slow: the connection is failed with 4408 and
-resumes from its last seq. One sender task per connection (:mod:`wsao_trio.sender`)
+resumes from its last seq. One sender task per connection (:mod:`wsao_trio._delivery.sender`)
 reads the channel and writes to the socket under a deadline.
 """
 
@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 import attrs
 import trio
 
-from wsao_trio.context import new_id
-from wsao_trio.eventlog import LoggedEvent
+from wsao_trio._state.eventlog import LoggedEvent
+from wsao_trio._state.ids import new_id
+from wsao_trio._state.stats import OrchestratorStats
 from wsao_trio.protocol import CLOSE_SLOW_CONSUMER, Event
-from wsao_trio.stats import OrchestratorStats
 
 
 @attrs.frozen

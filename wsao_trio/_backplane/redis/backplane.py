@@ -12,90 +12,51 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import trio
 
-from wsao_trio.backplane import Claim, Stored, View
+from wsao_trio._backplane.base import Claim, RunHost, Stored, View
+from wsao_trio._backplane.redis.cursor import Cursor
+from wsao_trio._backplane.redis.feeds import Feed
+from wsao_trio._backplane.redis.node import NodeState
+from wsao_trio._backplane.redis.upkeep import Upkeep
+from wsao_trio._backplane.redis.wire import SEP, EventPieces, FanoutEvent, split_event, stop_message
+from wsao_trio._delivery.connections import ConnectionHub
+from wsao_trio._state.eventlog import EventDraft, Replay, event_of, gap_for
 from wsao_trio.config import Settings
-from wsao_trio.connections import ConnectionHub
-from wsao_trio.context import new_id
 from wsao_trio.errors import RunFinished
-from wsao_trio.eventlog import EventDraft, LoggedEvent, Replay, event_of, gap_for
-from wsao_trio.redisplane.batcher import EventBatcher, ScriptBatcher
-from wsao_trio.redisplane.cursor import Cursor
-from wsao_trio.redisplane.feeds import Feed, FeedSet
-from wsao_trio.redisplane.keys import Keys
-from wsao_trio.redisplane.store import Store
-from wsao_trio.redisplane.wire import SEP, EventPieces, FanoutEvent, split_event, stop_message
-
-
-class RunHost(Protocol):
-    """What the backplane needs from its orchestrator."""
-
-    def stop_requested(self, user_id: str, run_id: str, reason: str) -> bool:
-        """Stop a run of this process for another process; False if it is not here."""
-        ...
-
-    def run_users(self) -> Iterable[str]:
-        """Users with a run in this process."""
-        ...
 
 
 class RedisBackplane:
-    """The :class:`~wsao_trio.backplane.Backplane` of one process of a Redis service."""
+    """The :class:`~wsao_trio._backplane.base.Backplane` of one process of a Redis service."""
 
     kind = "redis"
 
-    def __init__(self, hub: ConnectionHub, settings: Settings, clock: Callable[[], float]) -> None:
-        assert settings.redis_url is not None
-        self.settings = settings
-        self.node = new_id()[:16]
-        self.keys = Keys()
-        self.store = Store(
-            settings.redis_url, settings.redis_retry_timeout, settings.redis_max_connections
-        )
-        # Events in one queue (their order is the users' order), everything else in
-        # another: an attach, a claim or an ack never waits behind a queue of events.
-        common = SEP.join((self.keys.prefix, self.node, str(settings.retention_events)))
-        common += SEP + str(self.ttl)
-        call_key = partial(self.keys.publish_call, self.node)
-        self.events = EventBatcher(self.store, self.store.publish_events, common, call_key)
-        self.control = ScriptBatcher(self.store)
-        self.hub = hub
-        self.feeds = FeedSet(hub, self._read_range)
-        self.clock = clock
-        self.present_remote: set[str] = set()
-        self.nodes_alive: list[str] = []
-        self.host: RunHost | None = None
+    def __init__(
+        self,
+        hub: ConnectionHub,
+        settings: Settings,
+        clock: Callable[[], float],
+        *,
+        host: RunHost | None = None,
+    ) -> None:
+        self.state = NodeState(settings, hub, clock, host)
         self._epochs = itertools.count(1)
 
     @property
     def available(self) -> bool:
         """False while Redis cannot be reached."""
-        return self.store.available
-
-    @property
-    def ttl(self) -> int:
-        """Seconds an idle user's log and meta live in Redis (renewed by each run's
-        start and end, so never shorter than a run may last)."""
-        longest = max(self.settings.retention_seconds, self.settings.run_timeout)
-        return int(longest) + 60
-
-    @property
-    def presence_ttl(self) -> float:
-        """How long a presence entry of this node counts without a refresh."""
-        return self.settings.node_timeout * 3
+        return self.state.store.available
 
     # -- events -------------------------------------------------------------------------
 
     def publish(self, user_id: str, draft: EventDraft) -> Stored:
         """Queue the event's publish script: it assigns the seq in Redis, appends to
         the stream and fans out to the user's other nodes. Answered a round trip later."""
-        return self._submit_event(self.node, user_id, draft)
+        return self._submit_event(self.state.node, user_id, draft)
 
     async def publish_as(self, owner: str, user_id: str, draft: EventDraft) -> bool:
         """Publish for a dead ``owner``'s run, only while the run is still its (reaper)."""
@@ -109,7 +70,7 @@ class RedisBackplane:
         """Queue the publish script for ``owner``'s run (the fence refuses a run that is
         no longer ``owner``'s). The stored event reaches this process's connections from
         the pipeline reply, in queue order (Redis sends this process no pub/sub copy)."""
-        now = self.clock()
+        now = self.state.clock()
         pieces = split_event(draft, now)
         packed = self._packed(user_id, draft, owner, now, pieces)
         stored = Stored()
@@ -122,10 +83,10 @@ class RedisBackplane:
             else:
                 seq, epoch = int(result[0]), str(result[1])
                 event = event_of(draft, user_id, epoch, seq, now, pieces.join(epoch, seq))
-                self.feeds.offer(FanoutEvent(user_id, epoch, seq, now, event.text))
+                self.state.feeds.offer(FanoutEvent(user_id, epoch, seq, now, event.text))
                 stored.settle(event)
 
-        self.events.submit(packed, deliver)
+        self.state.events.submit(packed, deliver)
         return stored
 
     def _packed(
@@ -140,17 +101,7 @@ class RedisBackplane:
 
     def _epoch_candidate(self) -> str:
         """A never-repeating epoch for a log created now (node id + a counter)."""
-        return f"{self.node}{next(self._epochs):x}"
-
-    async def _read_range(self, user_id: str, first: int, last: int) -> Sequence[LoggedEvent]:
-        """Held events with ``first <= seq <= last``, oldest first, within the age bound."""
-        key = self.keys.log(user_id)
-        entries = await self.store.call(
-            lambda: self.store.client.xrange(key, f"{first}-1", f"{last}-1")
-        )
-        cutoff = self.clock() - self.settings.retention_seconds
-        held = (_logged(e.identifier, e.field_values) for e in entries)
-        return [event for event in held if event.timestamp >= cutoff]
+        return f"{self.state.node}{next(self._epochs):x}"
 
     # -- connections --------------------------------------------------------------------
 
@@ -170,27 +121,27 @@ class RedisBackplane:
 
     async def _feed(self, user_id: str) -> Feed:
         """The user's feed, checked against Redis (epoch, seq) on every attach."""
-        feed = self.feeds.feeds.get(user_id)
+        feed = self.state.feeds.feeds.get(user_id)
         if feed is None:
-            feed = self.feeds.feeds[user_id] = Feed(user_id)
+            feed = self.state.feeds.feeds[user_id] = Feed(user_id)
         async with feed.lock:
             try:
                 stored = await self._start_feed(user_id)
             except BaseException:
                 if feed.cursor is None:
-                    self.feeds.feeds.pop(user_id, None)
+                    self.state.feeds.feeds.pop(user_id, None)
                 raise
-            await self.feeds.catch_up(feed, stored)
+            await self.state.feeds.catch_up(feed, stored)
         return feed
 
     async def _start_feed(self, user_id: str) -> Cursor:
         """Mark this node present for the user, then read the log's epoch and seq."""
-        k = self.keys
+        k = self.state.keys
         keys = [k.meta(user_id), k.log(user_id), k.presence(user_id)]
-        until = repr(self.clock() + self.presence_ttl)
-        args = [self._epoch_candidate(), str(self.ttl), self.node, until]
-        args.append(str(int(self.presence_ttl)))
-        result: Any = await self.control.call(self.store.ensure_epoch, keys, args)
+        until = repr(self.state.clock() + self.state.presence_ttl)
+        args = [self._epoch_candidate(), str(self.state.ttl), self.state.node, until]
+        args.append(str(int(self.state.presence_ttl)))
+        result: Any = await self.state.control.call(self.state.store.ensure_epoch, keys, args)
         return Cursor(str(result[0]), int(result[1]))
 
     async def _replay(
@@ -198,11 +149,11 @@ class RedisBackplane:
     ) -> Replay:
         """Read only what was missed when that is all held; everything held after a gap."""
         if gap_for(after_seq, epoch, cursor.epoch, cursor.seq, after_seq + 1) is None:
-            wanted = await self._read_range(user_id, after_seq + 1, cursor.seq)
+            wanted = await self.state.read_range(user_id, after_seq + 1, cursor.seq)
             complete = len(wanted) == cursor.seq - after_seq
             if complete and (not wanted or wanted[0].seq == after_seq + 1):
                 return Replay(None, tuple(wanted))
-        held = await self._read_range(user_id, 1, cursor.seq)
+        held = await self.state.read_range(user_id, 1, cursor.seq)
         oldest = held[0].seq if held else cursor.seq + 1
         gap = gap_for(after_seq, epoch, cursor.epoch, cursor.seq, oldest)
         if gap is None:
@@ -214,11 +165,11 @@ class RedisBackplane:
         Redis with the next pipeline (one write per user in flight; later acks of the
         user while it is in flight go out together after it)."""
         await trio.lowlevel.checkpoint()
-        feed = self.feeds.feeds.get(user_id)
+        feed = self.state.feeds.feeds.get(user_id)
         if feed is None or feed.cursor is None:
             return 0
         feed.acked = max(feed.acked, min(seq, feed.cursor.seq))
-        self.hub.mark_delivered(user_id, feed.acked)
+        self.state.hub.mark_delivered(user_id, feed.acked)
         if not feed.ack_in_flight:
             self._write_ack(feed)
         return feed.acked
@@ -233,13 +184,13 @@ class RedisBackplane:
                 self._write_ack(feed)
 
         user_id = feed.user_id
-        keys = [self.keys.meta(user_id), self.keys.user_runs(user_id)]
-        args = [str(sent), self.node, self.keys.prefix, user_id]
-        self.control.submit(self.store.ack, keys, args, written)
+        keys = [self.state.keys.meta(user_id), self.state.keys.user_runs(user_id)]
+        args = [str(sent), self.state.node, self.state.keys.prefix, user_id]
+        self.state.control.submit(self.state.store.ack, keys, args, written)
 
     def present_elsewhere(self, user_id: str) -> bool:
         """Another live process held a connection of the user at the last upkeep."""
-        return user_id in self.present_remote
+        return user_id in self.state.present_remote
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -251,12 +202,12 @@ class RedisBackplane:
         The node's run table records who and what the run is, so that if this node
         dies, the node that ends the run can still say so in the user's log.
         """
-        k = self.keys
-        keys = [k.message(user_id, message_id), k.user_runs(user_id), k.node_runs(self.node)]
-        window_ms = str(int(self.settings.dedup_window * 1000))
+        k = self.state.keys
+        keys = [k.message(user_id, message_id), k.user_runs(user_id), k.node_runs(self.state.node)]
+        window_ms = str(int(self.state.settings.dedup_window * 1000))
         owner = f"{user_id} {ids[1]} {agent_type} {message_id}"
-        args = [" ".join(ids), window_ms, str(limit), ids[0], self.node, owner, k.prefix]
-        result: Any = await self.control.call(self.store.claim_run, keys, args)
+        args = [" ".join(ids), window_ms, str(limit), ids[0], self.state.node, owner, k.prefix]
+        result: Any = await self.state.control.call(self.state.store.claim_run, keys, args)
         if result[0] == "duplicate":
             run_id, _, thread_id = str(result[1]).partition(" ")
             return Claim(existing=(run_id, thread_id))
@@ -264,19 +215,19 @@ class RedisBackplane:
 
     async def stop_elsewhere(self, user_id: str, run_id: str, reason: str) -> bool:
         """Send a stop to the node that owns the user's run; False if it has none."""
-        key = self.keys.user_runs(user_id)
-        owner = await self.store.call(lambda: self.store.client.hget(key, run_id))
-        if owner is None or owner == self.node:
+        key = self.state.keys.user_runs(user_id)
+        owner = await self.state.store.call(lambda: self.state.store.client.hget(key, run_id))
+        if owner is None or owner == self.state.node:
             return False
-        channel = self.keys.channel(owner)
+        channel = self.state.keys.channel(owner)
         message = stop_message(user_id, run_id, reason)
-        await self.store.call(lambda: self.store.client.publish(channel, message))
+        await self.state.store.call(lambda: self.state.store.client.publish(channel, message))
         return True
 
     async def find_claim(self, user_id: str, message_id: str) -> tuple[str, str] | None:
         """The run a message id claimed on any node (its dedup key), within the window."""
-        key = self.keys.message(user_id, message_id)
-        value = await self.store.call(lambda: self.store.client.get(key))
+        key = self.state.keys.message(user_id, message_id)
+        value = await self.state.store.call(lambda: self.state.store.client.get(key))
         if value is None:
             return None
         run_id, _, thread_id = str(value).partition(" ")
@@ -284,9 +235,9 @@ class RedisBackplane:
 
     async def running_elsewhere(self, user_id: str, run_id: str) -> bool:
         """Whether a node other than this one holds the user's run."""
-        key = self.keys.user_runs(user_id)
-        owner = await self.store.call(lambda: self.store.client.hget(key, run_id))
-        return owner is not None and owner != self.node
+        key = self.state.keys.user_runs(user_id)
+        owner = await self.state.store.call(lambda: self.state.store.client.hget(key, run_id))
+        return owner is not None and owner != self.state.node
 
     # -- upkeep and health --------------------------------------------------------------
 
@@ -303,27 +254,20 @@ class RedisBackplane:
         """Store kind, this node, live nodes, availability and link figures."""
         return {
             "kind": self.kind,
-            "node": self.node,
-            "nodes": list(self.nodes_alive),
+            "node": self.state.node,
+            "nodes": list(self.state.nodes_alive),
             "available": self.available,
-            "feeds": len(self.feeds.feeds),
-            "gap_fills": self.feeds.gap_fills,
-            "publish_calls": self.events.batches,
-            "control_calls": self.control.batches,
-            **self.store.figures(),
+            "feeds": len(self.state.feeds.feeds),
+            "gap_fills": self.state.feeds.gap_fills,
+            "publish_calls": self.state.events.batches,
+            "control_calls": self.state.control.batches,
+            **self.state.store.figures(),
         }
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect, subscribe, take the lease, then keep everything up until cancelled."""
-        from wsao_trio.redisplane.upkeep import Upkeep
-
-        async with self.store.client:
-            await Upkeep(self).run(task_status=task_status)
-
-
-def _logged(identifier: str | bytes, fields: Any) -> LoggedEvent:
-    seq = int(str(identifier).partition("-")[0])
-    return LoggedEvent(seq, float(fields["t"]), str(fields["x"]))
+        async with self.state.store.client:
+            await Upkeep(self.state, self.publish_as).run(task_status=task_status)
 
 
 def wall_clock() -> float:

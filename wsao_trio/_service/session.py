@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 import trio
 
-from wsao_trio.connections import Connection, Outgoing, Preamble, outgoing_event
-from wsao_trio.credentials import Credentials
+from wsao_trio._delivery.connections import Connection, Outgoing, Preamble, outgoing_event
+from wsao_trio._delivery.sender import Sender
+from wsao_trio._delivery.transport import Transport, TransportClosed
+from wsao_trio._service.host import ServiceHost
+from wsao_trio._state.credentials import Credentials
+from wsao_trio._state.eventlog import Replay
+from wsao_trio._state.ratelimit import TokenBucket
 from wsao_trio.errors import ClientError, RateLimited, Unauthorized, Unavailable
-from wsao_trio.eventlog import Replay
 from wsao_trio.protocol import (
     CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN_LATER,
@@ -40,16 +43,11 @@ from wsao_trio.protocol import (
     replay_gap_frame,
     run_accepted_frame,
 )
-from wsao_trio.ratelimit import TokenBucket
-from wsao_trio.sender import Sender
-from wsao_trio.transport import Transport, TransportClosed
-
-if TYPE_CHECKING:
-    from wsao_trio.orchestrator import Orchestrator
 
 CLOSE_TIMEOUT = 2.0
 INTERNAL_ERROR = "internal_error"
-logger = logging.getLogger(__name__)
+# The logger keeps its documented name (docs/operations.md), whatever the module path.
+logger = logging.getLogger("wsao_trio.session")
 
 
 def frame_size(data: str | bytes) -> int:
@@ -76,7 +74,7 @@ class ConnectionSession:
 
     def __init__(
         self,
-        orchestrator: Orchestrator,
+        orchestrator: ServiceHost,
         transport: Transport,
         user_id: str,
         credentials: Credentials | None = None,

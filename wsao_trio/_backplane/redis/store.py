@@ -19,11 +19,12 @@ import coredis
 import coredis.exceptions
 import trio
 
+from wsao_trio._backplane.redis import scripts
 from wsao_trio.errors import Unavailable
-from wsao_trio.redisplane import scripts
 
 T = TypeVar("T")
-logger = logging.getLogger(__name__)
+# The logger keeps its documented name (docs/operations.md), whatever the module path.
+logger = logging.getLogger("wsao_trio.redisplane.store")
 FAILURES = (coredis.exceptions.ConnectionError, TimeoutError, OSError)
 MAX_BACKOFF = 2.0
 

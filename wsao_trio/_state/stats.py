@@ -11,7 +11,7 @@ from collections import Counter
 
 import attrs
 
-from wsao_trio.latency import LatencyWindow
+from wsao_trio._state.latency import LatencyWindow
 
 
 @attrs.define

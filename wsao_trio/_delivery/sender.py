@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from wsao_trio.connections import (
+from wsao_trio._delivery.connections import (
     ChannelItem,
     CloseAfter,
     Connection,
@@ -23,8 +23,8 @@ from wsao_trio.connections import (
     Outgoing,
     Preamble,
 )
+from wsao_trio._state.stats import OrchestratorStats
 from wsao_trio.protocol import CLOSE_SLOW_CONSUMER, join_frames
-from wsao_trio.stats import OrchestratorStats
 
 SendText = Callable[[str], Awaitable[None]]
 

@@ -17,8 +17,8 @@ from app.__main__ import serve
 from app.agents import build_registry
 from app.agents.assistant import chunks
 from app.server import DOCS_DIR, create_app
-from wsao_trio.config import load_settings
 from wsao_trio._runs.runcontext import RunContext
+from wsao_trio.config import load_settings
 
 ANSWER = """## Formatted answer
 

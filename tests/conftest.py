@@ -17,9 +17,9 @@ from trio_websocket import open_websocket_url
 from app.hyperconfig import hypercorn_config
 from app.server import create_app, state_of
 from tests.wsclient import WsClient
+from wsao_trio._service.orchestrator import Orchestrator
 from wsao_trio.auth import mint_token
 from wsao_trio.config import Settings
-from wsao_trio._service.orchestrator import Orchestrator
 
 SECRET = "test-secret-0123456789abcdef0123456789"
 

@@ -1,13 +1,17 @@
 """The project's code rules, enforced over wsao_trio/, app/ and stress/.
 
-- every function (def or async def) is under 25 lines, decorators included;
+- every function (def or async def) is under 25 lines of code: decorators and body
+  count, the docstring does not (a docstring says what the function guarantees, and
+  what happens on cancellation and failure; it is not cut short to fit a cap);
 - every public module, class, function and method has a docstring;
 - imports are absolute;
 - ``os.environ`` / ``os.getenv`` appear only in ``wsao_trio/config.py``;
 - no module-level mutable singletons (a module-level name bound to a list, dict or
-  set display, or to a call of a mutable constructor);
-- the sans-IO modules never import trio;
-- ``wsao_trio`` never imports ``app``, quart or hypercorn.
+  set display, or to a call of a mutable constructor).
+
+What may import what (the layers, the sans-IO modules, the engines, the extras, the
+web stack, the face) is not here: those are import-linter contracts in
+``pyproject.toml``, which ``tests/test_layers.py`` runs.
 """
 
 from __future__ import annotations
@@ -21,12 +25,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("wsao_trio", "app", "stress")
 MAX_FUNCTION_LINES = 24
-SANS_IO = (
-    *("protocol", "eventlog", "dedup", "runstate", "latency", "ratelimit", "errors"),
-    *("llm/chunks", "llm/conversation", "llm/memory"),
-    *("agui/mapper", "agui/projection", "agui/inputs"),
-    *("redisplane/cursor", "redisplane/keys", "redisplane/wire"),
-)
 MUTABLE_CALLS = frozenset({"list", "dict", "set", "defaultdict", "deque", "OrderedDict", "Counter"})
 
 
@@ -55,12 +53,29 @@ def test_sources_found() -> None:
     assert any(p.name == "orchestrator.py" for p in SOURCES)
 
 
+def _code_lines(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines from the first decorator to the end, less the docstring's lines."""
+    start = min([fn.lineno] + [d.lineno for d in fn.decorator_list])
+    length = (fn.end_lineno or fn.lineno) - start + 1
+    first = fn.body[0]
+    if ast.get_docstring(fn) is not None and isinstance(first, ast.Expr):
+        length -= (first.end_lineno or first.lineno) - first.lineno + 1
+    return length
+
+
+def test_code_lines_leave_the_docstring_out() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(24))
+    doc = '    """One line.\n\n' + "    more\n" * 10 + '    """\n'
+    fn = ast.parse(f"def f():\n{doc}{body}\n").body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    assert _code_lines(fn) == 25
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=_rel)
 def test_functions_are_short(path: Path) -> None:
     long = []
     for fn in _functions(_parse(path)):
-        start = min([fn.lineno] + [d.lineno for d in fn.decorator_list])
-        length = (fn.end_lineno or fn.lineno) - start + 1
+        length = _code_lines(fn)
         if length > MAX_FUNCTION_LINES:
             long.append(f"{fn.name} ({length} lines)")
     assert not long, f"{_rel(path)}: functions of 25 lines or more: {long}"
@@ -139,25 +154,3 @@ def test_no_module_level_mutable_singletons(path: Path) -> None:
 def _is_all(node: ast.stmt) -> bool:
     targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
     return any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets)
-
-
-def _imported_modules(tree: ast.Module) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-@pytest.mark.parametrize("name", SANS_IO)
-def test_sans_io_modules_do_not_import_trio(name: str) -> None:
-    imported = _imported_modules(_parse(ROOT / "wsao_trio" / f"{name}.py"))
-    assert not imported & {"trio", "trio_websocket", "anyio", "asyncio"}, name
-
-
-@pytest.mark.parametrize("path", [p for p in SOURCES if p.parts[-2] == "wsao_trio"], ids=_rel)
-def test_library_never_imports_the_app_or_web_stack(path: Path) -> None:
-    imported = _imported_modules(_parse(path))
-    assert not imported & {"app", "quart", "quart_trio", "hypercorn", "stress"}, _rel(path)

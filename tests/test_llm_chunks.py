@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from wsao_trio._runs.tools import Tool
 from wsao_trio.llm.chunks import (
     MAX_TOOL_CALLS,
     THOUGHT_CHARS,
@@ -32,7 +33,6 @@ from wsao_trio.llm.conversation import (
     tool_specs,
 )
 from wsao_trio.llm.memory import ThreadMemory
-from wsao_trio._runs.tools import Tool
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None) -> dict[str, Any]:

@@ -14,9 +14,9 @@ import trio
 from tests.conftest import LiveServer
 from tests.invariants import check_run
 from wsao_trio import AgentRegistry, RunContext, Tool
+from wsao_trio._runs.tools import blocking_tool
 from wsao_trio._service.looplag import LoopLagMonitor
 from wsao_trio.testing import open_test_orchestrator
-from wsao_trio._runs.tools import blocking_tool
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
 

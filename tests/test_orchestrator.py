@@ -7,10 +7,10 @@ import trio.testing
 
 from tests.agents_for_tests import registry
 from tests.invariants import check_run, check_stream
+from wsao_trio._state.runstate import RunState
 from wsao_trio.errors import RateLimited, RunNotFound, ShuttingDown
 from wsao_trio.metrics import build_registry, render
 from wsao_trio.protocol import CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, UserMessage
-from wsao_trio._state.runstate import RunState
 from wsao_trio.testing import open_test_orchestrator
 
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from tests.agents_for_tests import registry
 from tests.invariants import check_run, check_stream
-from wsao_trio.testing import MemoryClient, OrchestratorHarness, open_test_orchestrator
 from wsao_trio._delivery.transport import TransportClosed
+from wsao_trio.testing import MemoryClient, OrchestratorHarness, open_test_orchestrator
 
 USERS = ("ann", "ben", "cat")
 

@@ -19,9 +19,9 @@ import trio
 from tests.invariants import check_run
 from tests.redisserver import RedisServer, needs_redis, running_redis
 from tests.test_redis_cluster import run_seen_by_both, two_nodes
-from wsao_trio._state.eventlog import EventDraft
 from wsao_trio._backplane.redis.keys import Keys
 from wsao_trio._backplane.redis.wire import split_event
+from wsao_trio._state.eventlog import EventDraft
 
 pytestmark = needs_redis
 

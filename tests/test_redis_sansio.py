@@ -8,8 +8,6 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wsao_trio._state.eventlog import EventDraft
-from wsao_trio.protocol import encode_event
 from wsao_trio._backplane.redis.cursor import Arrival, Cursor
 from wsao_trio._backplane.redis.keys import Keys
 from wsao_trio._backplane.redis.wire import (
@@ -20,6 +18,8 @@ from wsao_trio._backplane.redis.wire import (
     split_event,
     stop_message,
 )
+from wsao_trio._state.eventlog import EventDraft
+from wsao_trio.protocol import encode_event
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

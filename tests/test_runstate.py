@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from wsao_trio._state.runstate import TERMINAL_EVENT_FOR, TRANSITIONS, RunState, check_transition
 from wsao_trio.errors import IllegalTransition, ServerError
 from wsao_trio.protocol import TERMINAL_EVENTS
-from wsao_trio._state.runstate import TERMINAL_EVENT_FOR, TRANSITIONS, RunState, check_transition
 
 P, R, C, F, X = (
     RunState.PENDING,

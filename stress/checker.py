@@ -14,7 +14,7 @@ that resumes it — and checks each frame as it arrives:
   run ids agree with ``run_accepted``;
 - ``connected`` names this user and the epoch never changes; ``replay_gap`` never comes.
 
-Nothing here does I/O, so hypothesis drives it directly (``tests/test_stress_checker.py``).
+Nothing here does I/O, so hypothesis drives it directly (``tests/stress/test_stress_checker.py``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from typing import Any
 
 import attrs
 
-CRITICAL = frozenset(
-    {"agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"}
-)
-TERMINAL = frozenset({"agent_completed", "agent_error", "agent_cancelled"})
+from wsao_trio.protocol import CRITICAL_EVENTS, TERMINAL_EVENTS
+
+CRITICAL = CRITICAL_EVENTS
+"""The events whose delivery counts (the vocabulary's ``critical`` column)."""
+TERMINAL = TERMINAL_EVENTS
+"""The events that end a run (the vocabulary's ``terminal`` column)."""
 MAX_EXAMPLES = 20
 
 

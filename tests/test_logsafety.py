@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import trio
 
-from tests.conftest import LiveServer
+from tests.support.live import LiveServer
 from wsao_trio.logsafety import BoundedFormatter, RepeatFilter, install, shorten
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")

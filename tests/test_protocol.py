@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzzframes import is_json
+from tests.support.fuzzframes import is_json
 from wsao_trio.errors import ClientError, InvalidJson, InvalidMessage, UnknownType
 from wsao_trio.protocol import (
     CLIENT_FRAME_TYPES,

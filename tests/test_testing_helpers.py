@@ -12,7 +12,7 @@ import pytest
 import trio
 import trio.testing
 
-from tests.agents_for_tests import registry
+from tests.support.agents_for_tests import registry
 from wsao_trio import AgentRegistry, RunContext, Settings, open_orchestrator
 from wsao_trio.errors import ConfigError
 from wsao_trio.testing import RunRefused, open_test_orchestrator

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -20,11 +20,61 @@ from wsao_trio.errors import InvalidJson, InvalidMessage, UnknownType
 
 PROTOCOL_VERSION: Final = 1
 
-CRITICAL_EVENTS: Final = frozenset(
-    {"agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"}
-)
-TERMINAL_EVENTS: Final = frozenset({"agent_completed", "agent_error", "agent_cancelled"})
-RUN_EVENTS: Final = CRITICAL_EVENTS | TERMINAL_EVENTS | {"agent_message_delta"}
+
+@attrs.frozen
+class EventSpec:
+    """One type of server → client frame in contract v1, as ``docs/protocol.md`` has it.
+
+    ``kind`` is ``run`` for a run event (with ``seq``, in the user's log) or
+    ``control`` for a control frame (no ``seq``). ``keys`` are the payload keys every
+    such run event carries (for a control frame: its fields besides ``type``);
+    ``optional`` those it may carry. ``critical`` run events are the ones whose
+    delivery the stress harness counts; a ``terminal`` one ends its run.
+    """
+
+    kind: Literal["run", "control"]
+    keys: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    critical: bool = False
+    terminal: bool = False
+
+
+def _run(*keys: str, optional: tuple[str, ...] = (), **flags: bool) -> EventSpec:
+    return EventSpec("run", keys, optional, **flags)
+
+
+def _control(*keys: str, optional: tuple[str, ...] = ()) -> EventSpec:
+    return EventSpec("control", keys, optional)
+
+
+#: The event vocabulary: every frame type the server sends. The AG-UI mapper, the
+#: stress checker, the chat page's JavaScript and ``docs/protocol.md`` all follow this
+#: table, and ``tests/test_events.py`` checks that they agree with it.
+EVENTS: Final[Mapping[str, EventSpec]] = MappingProxyType(
+    {
+        "agent_started": _run("message_id", "message", critical=True),
+        "agent_thinking": _run("thought", critical=True),
+        "tool_executing": _run("tool_call_id", "tool_name", "arguments", critical=True),
+        "tool_completed": _run(
+            "tool_call_id", "tool_name", "ok", "duration_ms",
+            optional=("result", "error"), critical=True,
+        ),
+        "agent_message_delta": _run("delta"),
+        "agent_completed": _run("result", "duration_ms", critical=True, terminal=True),
+        "agent_error": _run("code", "message", "duration_ms", terminal=True),
+        "agent_cancelled": _run("reason", "duration_ms", terminal=True),
+        "connected": _control("protocol", "connection_id", "user_id", "epoch", "last_seq"),
+        "run_accepted": _control("message_id", "run_id", "thread_id", "duplicate"),
+        "error": _control("code", "message", optional=("ref",)),
+        "replay_gap": _control("requested_after", "oldest_available", "reason"),
+        "pong": _control(optional=("id",)),
+        "auth_ok": _control("expires_at"),
+    }
+)  # fmt: skip
+RUN_EVENTS: Final = frozenset(name for name, spec in EVENTS.items() if spec.kind == "run")
+CONTROL_FRAMES: Final = frozenset(EVENTS) - RUN_EVENTS
+CRITICAL_EVENTS: Final = frozenset(name for name, spec in EVENTS.items() if spec.critical)
+TERMINAL_EVENTS: Final = frozenset(name for name, spec in EVENTS.items() if spec.terminal)
 
 CLOSE_NORMAL: Final = 1000
 CLOSE_GOING_AWAY: Final = 1001

@@ -1,5 +1,5 @@
 // Drives wsao_trio's /agui endpoint with the real @ag-ui/client (HttpAgent), whose
-// verifier checks the order of every event it receives. Run by tests/test_agui_node.py:
+// verifier checks the order of every event it receives. Run by tests/e2e/test_agui_node.py:
 //
 //   WSAO_URL=http://127.0.0.1:8000 WSAO_TOKEN=<jwt> node scenarios.mjs <scenario>
 //

@@ -98,6 +98,11 @@ class EventMapper:
             "agent_cancelled": self._cancelled,
         }
 
+    @property
+    def types(self) -> frozenset[str]:
+        """Our event types with a mapping of their own (any other becomes CUSTOM)."""
+        return frozenset(self._handlers)
+
     def map(self, event: Mapping[str, Any]) -> list[BaseEvent]:
         """The AG-UI events for one of our events (each stamped with its time in ms)."""
         kind = str(event.get("type"))

@@ -1,0 +1,96 @@
+"""One event vocabulary: ``wsao_trio.protocol.EVENTS``, and everything that must agree.
+
+A new event type is added to the table in ``protocol.py``; this test then names each
+place that has not caught up: the AG-UI mapper, the stress checker, the chat page's
+JavaScript (``app/static``) and ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from stress import checker
+from wsao_trio.agui.mapper import EventMapper, RunIds
+from wsao_trio.protocol import (
+    CONTROL_FRAMES,
+    CRITICAL_EVENTS,
+    EVENTS,
+    RUN_EVENTS,
+    TERMINAL_EVENTS,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC = ROOT / "app" / "static"
+
+
+def _js_object_keys(source: str, opening: str) -> set[str]:
+    """The keys of the JS object literal that starts at ``opening`` (one level deep)."""
+    start = source.index(opening) + len(opening)
+    body = source[start : source.index("}", start)]
+    return set(re.findall(r"^\s*(\w+)\s*:", body, flags=re.MULTILINE))
+
+
+def _doc_rows(section: str) -> dict[str, list[str]]:
+    """``docs/protocol.md``'s table rows under the heading that starts with ``section``."""
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    part = text[text.index(f"## {section}") :]
+    part = part[: part.index("\n## ", 1)]
+    rows = {}
+    for line in part.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        match = re.fullmatch(r"`(\w+)`", cells[0])
+        if match:
+            rows[match.group(1)] = cells
+    return rows
+
+
+def _doc_keys(cell: str) -> tuple[set[str], set[str]]:
+    """All the keys a payload cell names, and those marked optional (``?``)."""
+    cell = re.sub(r"\([^)]*\)", "", cell)  # "(`retention` or `epoch`)" names values
+    return set(re.findall(r"`(\w+)`", cell)), set(re.findall(r"`(\w+)`\?", cell))
+
+
+def test_the_derived_sets_are_the_tables_columns() -> None:
+    assert set(EVENTS) == RUN_EVENTS | CONTROL_FRAMES
+    assert not RUN_EVENTS & CONTROL_FRAMES
+    assert CRITICAL_EVENTS <= RUN_EVENTS and TERMINAL_EVENTS <= RUN_EVENTS
+    assert all(EVENTS[name].kind == "control" for name in CONTROL_FRAMES)
+
+
+def test_the_agui_mapper_maps_every_run_event() -> None:
+    assert EventMapper(RunIds("thread", "run")).types == RUN_EVENTS
+
+
+def test_the_stress_checker_reads_the_table() -> None:
+    assert checker.CRITICAL == CRITICAL_EVENTS
+    assert checker.TERMINAL == TERMINAL_EVENTS
+
+
+def test_the_chat_page_knows_every_event() -> None:
+    model = (STATIC / "chat-model.js").read_text(encoding="utf-8")
+    chat = (STATIC / "chat.js").read_text(encoding="utf-8")
+    assert _js_object_keys(model, "TERMINAL = Object.freeze({") == TERMINAL_EVENTS
+    apply_event = model[model.index("function applyEvent(") :]
+    apply_event = apply_event[: apply_event.index("\n}\n")]
+    assert set(re.findall(r'case "(\w+)":', apply_event)) == RUN_EVENTS
+    assert _js_object_keys(chat, "const CONTROL = {") == CONTROL_FRAMES
+
+
+@pytest.mark.parametrize(
+    ("section", "kind"),
+    [("Server → client: run events", "run"), ("Server → client: control frames", "control")],
+)
+def test_docs_protocol_lists_the_same_events(section: str, kind: str) -> None:
+    rows = _doc_rows(section)
+    assert set(rows) == {name for name, spec in EVENTS.items() if spec.kind == kind}
+    for name, cells in rows.items():
+        spec = EVENTS[name]
+        named, optional = _doc_keys(cells[1])
+        assert named == set(spec.keys) | set(spec.optional), name
+        assert optional <= set(spec.optional), name
+        if kind == "run":
+            assert (cells[2] == "yes") == spec.critical, name
+            assert cells[3].startswith("terminal") == spec.terminal, name

@@ -36,11 +36,10 @@ import attrs
 import psutil
 import trio
 
-from stress.cli import out_prefix
 from stress.http_client import is_healthy
 from stress.load import run_load
 from stress.redis_proc import running_redis
-from stress.report import build, machine, write_json
+from stress.report import build, machine, out_prefix, write_json
 from stress.scale import NODE_SETTINGS, NODE_TIMEOUT, redis_leftovers, run_chaos_command, spec_for
 from stress.server_proc import HOST, ROOT, app_command, free_port, running_server
 from stress.spec import parse_target

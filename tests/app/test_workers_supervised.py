@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 
 from app.supervisor import Backoff, Supervision, describe_exit, exit_status
 from app.workers import Parent
-from tests.redisserver import RedisServer, free_port, needs_redis, running_redis
-from tests.test_browser import ROOT, wait_ready
-from tests.test_redis_process import app_env
+from tests.e2e.test_browser import ROOT, wait_ready
+from tests.e2e.test_redis_process import app_env
+from tests.support.redisserver import RedisServer, free_port, needs_redis, running_redis
 
 REPLACED_WITHIN = 5.0  # the bound
 BACKOFF = Backoff(first=0.2, factor=2.0, cap=30.0, stable_after=10.0)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from stress.cli import main
-from tests.redisserver import needs_redis
+from tests.support.redisserver import needs_redis
 
 pytestmark = needs_redis
 

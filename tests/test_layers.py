@@ -41,44 +41,43 @@ def copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-VIOLATIONS = {
+VIOLATIONS: dict[str, tuple[dict[str, str], str]] = {
     "an import up the layers": (
-        "wsao_trio/_state/bad.py",
-        "from wsao_trio._service.orchestrator import Orchestrator\n",
+        {"wsao_trio/_state/bad.py": "from wsao_trio._service.orchestrator import Orchestrator\n"},
         "each layer imports only the layers below it",
     ),
     "trio in the sans-IO state": (
-        "wsao_trio/_state/bad.py",
-        "import trio\n",
+        {"wsao_trio/_state/bad.py": "import trio\n"},
         "never import trio",
     ),
     "an engine picked outside the assembly": (
-        "wsao_trio/_service/bad.py",
-        "from wsao_trio._backplane.memory import MemoryBackplane\n",
+        {"wsao_trio/_service/bad.py": "from wsao_trio._backplane.memory import MemoryBackplane\n"},
         "Only the assembly imports a backplane engine",
     ),
     "a core module importing an extra": (
-        "wsao_trio/_runs/bad.py",
-        "import wsao_trio.metrics\n",
+        {"wsao_trio/_runs/bad.py": "import wsao_trio.metrics\n"},
         "No core module imports a public extra",
     ),
     "the app reaching into a private layer": (
-        "app/bad.py",
-        "from wsao_trio._runs.tools import Tool\n",
+        {"app/bad.py": "from wsao_trio._runs.tools import Tool\n"},
         "app and stress import only the library's public modules",
     ),
     "a lazy import inside a function": (
-        "wsao_trio/_delivery/bad.py",
-        "def f() -> None:\n    from wsao_trio._runs import notifier\n",
+        {"wsao_trio/_delivery/bad.py": "def f() -> None:\n    import wsao_trio._runs.notifier\n"},
         "each layer imports only the layers below it",
+    ),
+    "a circle of two harness modules": (
+        {"stress/bad_a.py": "import stress.bad_b\n", "stress/bad_b.py": "import stress.bad_a\n"},
+        "No import circles among the modules of any package",
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(VIOLATIONS))
 def test_a_deliberate_violation_breaks_its_contract(copy: Path, case: str) -> None:
-    path, source, contract = VIOLATIONS[case]
-    (copy / path).write_text(f'"""A deliberate violation."""\n\n{source}', encoding="utf-8")
+    files, contract = VIOLATIONS[case]
+    for path, source in files.items():
+        (copy / path).write_text(f'"""A deliberate violation."""\n\n{source}', encoding="utf-8")
     result = _lint(copy)
     assert result.returncode != 0, result.stdout
     broken = [line for line in result.stdout.splitlines() if line.endswith("BROKEN")]

@@ -204,7 +204,13 @@ class ConnectionHub:
             self._waiters.pop(user_id, None)
 
     async def wait_delivered(self, user_id: str, seq: int, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds until ``seq`` of the user is written or acked."""
+        """Wait up to ``timeout`` seconds until ``seq`` of the user is written or acked.
+
+        True once any connection of the user wrote it to its socket or the user
+        acked it (on any process); False at the timeout. A call cancelled from
+        outside leaves its waiter registered until that seq is delivered or the
+        user is forgotten (harmless: setting an Event nobody awaits).
+        """
         if self._delivered.get(user_id, 0) >= seq:
             return True
         event = trio.Event()

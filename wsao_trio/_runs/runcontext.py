@@ -39,17 +39,31 @@ class RunContext:
         return self._dispatcher.tools
 
     async def thinking(self, thought: str) -> None:
-        """Show a reasoning step to the user (``agent_thinking``)."""
+        """Show a reasoning step to the user (``agent_thinking``).
+
+        Never waits for a socket (the log is the buffer). Raises RunFinished once the
+        run has ended, e.g. after a stop raced this call; a cancelled run gets
+        trio.Cancelled at the next checkpoint like any other await.
+        """
         await self._notifier.emit("agent_thinking", {"thought": str(thought)})
         await trio.lowlevel.checkpoint()
 
     async def delta(self, text: str) -> None:
-        """Stream a piece of the answer (``agent_message_delta``)."""
+        """Stream a piece of the answer (``agent_message_delta``).
+
+        One event per call; never waits for a socket (a slow connection is closed
+        and resumes from the log). RunFinished once the run has ended.
+        """
         await self._notifier.emit("agent_message_delta", {"delta": str(text)})
         await trio.lowlevel.checkpoint()
 
     async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None) -> Any:
         """Call a registered tool; the dispatcher announces and completes it.
+
+        The tool runs inside the run's cancel scope: stopping the run cancels it (a
+        blocking tool's thread is abandoned, its result dropped), and its
+        ``tool_completed`` ``ok: false`` ``error: "cancelled"`` is still emitted,
+        under a shield, before the cancellation goes on.
 
         Raises :class:`~wsao_trio.errors.ToolFailed` if the tool fails or is unknown.
         """

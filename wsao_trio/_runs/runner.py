@@ -81,7 +81,13 @@ Finish = Callable[[ExecutionContext, Notifier, Outcome], Awaitable[None]]
 async def execute_run(
     ctx: ExecutionContext, notifier: Notifier, supervisor: Supervisor, finish: Finish
 ) -> None:
-    """Run ``ctx`` to its end and always finish it with exactly one outcome."""
+    """Run ``ctx`` to its end and always finish it with exactly one outcome.
+
+    Completed, failed (the agent raised; logged with its traceback), timed out, or
+    cancelled with the context's reason: whatever happens, including cancellation
+    of this task, exactly one terminal event is emitted (shielded) and the context
+    is unregistered, in a ``finally``.
+    """
     outcome: Outcome | None = None
     try:
         await notifier.emit_started()

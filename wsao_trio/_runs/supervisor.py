@@ -24,6 +24,10 @@ class Supervisor:
         return agent_type if self.registry.has_agent(agent_type) else None
 
     async def run(self, context: ExecutionContext, notifier: Notifier) -> Any:
-        """Run the agent for ``context`` and return its result (exceptions propagate)."""
+        """Run the agent for ``context`` and return its result.
+
+        The agent's exceptions and trio.Cancelled propagate unchanged: the runner
+        turns them into the run's one terminal event.
+        """
         agent = self.registry.agent(context.agent_type)
         return await agent.run(RunContext(context, notifier, self.dispatcher))

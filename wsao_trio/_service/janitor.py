@@ -21,7 +21,12 @@ class Janitor:
         self._orch = orchestrator
 
     async def run(self) -> None:
-        """Sweep every ``janitor_interval`` seconds until cancelled."""
+        """Sweep every ``janitor_interval`` seconds until cancelled.
+
+        Each sweep cancels orphaned runs (no connection of the user, here or
+        elsewhere, for ``orphan_timeout``) and overdue ones, then prunes dedup keys
+        and idle logs. Runs in the orchestrator's root nursery, so it ends with it.
+        """
         while True:
             await trio.sleep(self._orch.settings.janitor_interval)
             self.sweep()

@@ -45,7 +45,12 @@ class LoopLagMonitor:
         self._unwarned = 0
 
     async def run(self) -> None:
-        """Sample forever (until cancelled)."""
+        """Sample forever (until cancelled).
+
+        Each interval it sleeps and measures how late it woke: a late wake-up is
+        time the event loop spent blocked. Warnings are rate limited; nothing here
+        raises.
+        """
         while True:
             asked = trio.current_time() + self.interval
             await trio.sleep_until(asked)

@@ -91,7 +91,15 @@ class Orchestrator:
     ) -> RunTicket:
         """Create and register a run, or return the existing one for a duplicate.
 
-        Raises RateLimited, Overloaded, Unavailable or InvalidMessage (unknown agent).
+        The run is registered but not started: :meth:`start_execution` starts it.
+        A second call with the same user and ``message_id`` within the dedup window,
+        here or (on Redis) on any process, returns a ticket with ``duplicate`` set
+        and the original run's ids, even while the first call is still claiming.
+
+        Raises RateLimited, Overloaded, Unavailable or InvalidMessage (unknown agent),
+        and ShuttingDown once :meth:`aclose` has begun. Cancelled while it claims
+        the message in the store, it releases the claim and registers nothing, so
+        a later retry of the same message starts a run.
         """
         await trio.lowlevel.checkpoint()
         self._check_open(message_id)
@@ -190,14 +198,23 @@ class Orchestrator:
         self.stats.runs_started += 1
 
     async def accept(self, user_id: str, message: UserMessage) -> RunTicket:
-        """Create (or find) the run for a ``user_message`` frame without starting it."""
+        """Create (or find) the run for a ``user_message`` frame without starting it.
+
+        The frame's ``agent_type`` or the default agent; otherwise as
+        :meth:`create_execution_context` (same errors, same cancellation).
+        """
         agent_type = message.agent_type or self.settings.default_agent
         return await self.create_execution_context(
             agent_type, user_id, message.text, message.message_id, message.thread_id
         )
 
     async def submit(self, user_id: str, message: UserMessage) -> RunTicket:
-        """Create (or find) the run for a ``user_message`` frame and start it."""
+        """Create (or find) the run for a ``user_message`` frame and start it.
+
+        The run's task goes into the orchestrator's root nursery, not the caller's:
+        cancelling the caller afterwards does not stop the run (:meth:`stop_run`
+        does). A duplicate starts nothing and returns the original run's ticket.
+        """
         ticket = await self.accept(user_id, message)
         self.start_execution(ticket)
         return ticket
@@ -205,6 +222,9 @@ class Orchestrator:
     async def stop_run(self, user_id: str, run_id: str, reason: str = "user") -> None:
         """Cancel a run of this user wherever it runs.
 
+        Returns once the stop is asked for, not when the run has ended: the run ends
+        from its own task with ``agent_cancelled`` ``reason`` (its open tool calls
+        completed first). A run of another process gets the stop over the store.
         RunNotFound if it is unknown, ended or another user's (alike, on every process).
         """
         entry = self._runs.get(run_id)
@@ -290,7 +310,11 @@ class Orchestrator:
         return found or await self.backplane.find_claim(user_id, message_id)
 
     async def run_is_live(self, user_id: str, run_id: str) -> bool:
-        """Whether the user's run is running here or on another process."""
+        """Whether the user's run is running here or on another process.
+
+        A run of another user is not live. On Redis this asks the store: it can
+        raise Unavailable while Redis cannot be reached.
+        """
         ctx = self.get_run(run_id)
         if ctx is not None:
             return ctx.user_id == user_id

@@ -163,9 +163,15 @@ def fuzz(peer: FuzzPeer, bystander: WsClient) -> Callable[[], None]:
 async def test_fuzzed_frames_get_the_contracts_answer(
     server_factory: Callable[..., Any], nursery: trio.Nursery
 ) -> None:
-    # The per-connection frame rate limit would answer rate_limited to a fuzzer
-    # sending as fast as the server answers; its own test is elsewhere.
-    server = await server_factory(max_frames_per_second=100_000, frame_burst=100_000)
+    # The per-connection frame and resume rate limits would answer rate_limited to a
+    # fuzzer sending as fast as the server answers (hypothesis may draw six resumes in a
+    # row); their own tests are elsewhere (service/test_resume_limit.py for resumes).
+    server = await server_factory(
+        max_frames_per_second=100_000,
+        frame_burst=100_000,
+        max_resumes_per_second=100_000,
+        resume_burst=100_000,
+    )
     peer = FuzzPeer(server, nursery)
     async with server.connect("bystander") as bystander:
         await trio.to_thread.run_sync(fuzz(peer, bystander))

@@ -5,7 +5,9 @@ the running runs and which processes hold the user's connections (presence). One
 script per event assigns the seq, appends and publishes it to those processes'
 channels; each process hands events to its hub in seq order (:mod:`.feeds`). The
 upkeep (:mod:`.upkeep`) renews this process's lease, refreshes presence, fills gaps
-a lost pub/sub message left, and ends the runs of processes that died.
+a lost pub/sub message left, and ends the runs of processes that died. The plane and
+its upkeep are both built from one :class:`~.node.NodeState` (node id, keys, store,
+batchers, feeds, what is known of the cluster) and share it.
 """
 
 from __future__ import annotations

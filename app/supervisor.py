@@ -4,7 +4,7 @@
 row it died young; :meth:`Supervision.exited` says whether to start that slot again
 and after which delay. Nothing here does I/O or reads a clock: the caller passes
 ``now`` (monotonic seconds), so the policy is tested directly
-(``tests/test_workers_supervised.py``).
+(``tests/app/test_workers_supervised.py``).
 
 The policy: while the parent is not stopping, every exit is unexpected (a worker only
 exits on its own after a crash, SIGKILL or the OOM killer) and its slot is started

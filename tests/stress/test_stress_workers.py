@@ -28,5 +28,5 @@ def test_chaos_with_workers_replaces_killed_workers_and_loses_nothing(tmp_path: 
     assert fig["parent_stop"] == {"exit_code": 0, "workers_left": 0}
     assert fig["bystander_run_p99_ms"] is not None
     # The exit code also judges the 5 s replacement bound: asserted in
-    # tests/test_workers_supervised.py, a figure here (a busy CI machine may be slower).
+    # tests/app/test_workers_supervised.py, a figure here (a busy CI machine may be slower).
     assert code in (0, 1)

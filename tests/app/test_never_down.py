@@ -18,10 +18,10 @@ import trio
 from hypercorn.protocol.ws_stream import WSStream
 
 from app.server import state_of
-from tests.conftest import LiveServer
-from tests.invariants import check_run
-from tests.rawhttp import Answer, exchange, upgrade_request
-from tests.rawws import OP_CLOSE, OP_TEXT, close_code, frame, handshake, server_frames
+from tests.support.invariants import check_run
+from tests.support.live import LiveServer
+from tests.support.rawhttp import Answer, exchange, upgrade_request
+from tests.support.rawws import OP_CLOSE, OP_TEXT, close_code, frame, handshake, server_frames
 
 EARLY_FRAME = b"\x81\x85" + os.urandom(4) + b"hello"
 LIMIT = 64 * 1024  # WSAO_MAX_FRAME_BYTES by default

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import attrs
 import trio
 
-from tests.rawws import host_port
+from tests.support.rawws import host_port
 
 
 @attrs.frozen

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.redisserver import free_port
-from tests.test_browser import ROOT, wait_ready
+from tests.e2e.test_browser import ROOT, wait_ready
+from tests.support.redisserver import free_port
 from wsao_trio.config import process_environment
 
 DEPLOY = ROOT / "deploy"

@@ -105,14 +105,24 @@ class FrameCollector:
         return obj
 
     async def receive_type(self, frame_type: str) -> dict[str, Any]:
-        """Read until an object of ``frame_type`` arrives; return it."""
+        """Read until an object of ``frame_type`` arrives; return it.
+
+        Waits as long as it takes: wrap it in ``trio.fail_after`` (or use
+        :meth:`OrchestratorHarness.run_message`, which does) so a frame that never
+        comes fails the test instead of hanging it. Raises TransportClosed once the
+        server closed the connection.
+        """
         while True:
             obj = await self.receive()
             if obj["type"] == frame_type:
                 return obj
 
     async def collect_run(self, run_id: str) -> list[dict[str, Any]]:
-        """Read until ``run_id``'s terminal event; return that run's events in order."""
+        """Read until ``run_id``'s terminal event; return that run's events in order.
+
+        Includes the run's events already read. No timeout of its own (see
+        :meth:`receive_type`); TransportClosed if the server closes first.
+        """
         events = [obj for obj in self.seen if obj.get("run_id") == run_id and "seq" in obj]
         while not events or events[-1]["type"] not in TERMINAL_EVENTS:
             obj = await self.receive()
@@ -166,7 +176,12 @@ class OrchestratorHarness:
         epoch: str | None = None,
         buffer: float = math.inf,
     ) -> MemoryClient:
-        """Open a connection for ``user_id`` and read its ``connected`` frame."""
+        """Open a connection for ``user_id`` and read its ``connected`` frame.
+
+        The server side runs in the harness's nursery, so it ends with the harness
+        (or when the client disconnects); the server may close it like any socket
+        (4408 for a client that does not read, with ``buffer`` set).
+        """
         transport = MemoryTransport(buffer)
         serve = self.orchestrator.serve_connection
         self._nursery.start_soon(serve, transport, user_id, last_seq, epoch)

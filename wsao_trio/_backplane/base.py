@@ -97,19 +97,35 @@ class RunHost(Protocol):
 
 
 class Backplane(Protocol):
-    """The event store and fan-out every orchestrator talks to (memory or Redis)."""
+    """The event store and fan-out every orchestrator talks to (memory or Redis).
+
+    What an engine promises: a user's events get consecutive seqs in the order they
+    were published; each stored event reaches every connection of the user, on every
+    process, once, in seq order; and a connection attaching inside :meth:`view`
+    neither misses nor doubles one. The async calls may raise
+    :class:`~wsao_trio.errors.Unavailable` while the store cannot be reached (an
+    engine retries first, within its own bound); cancellation propagates as usual.
+    """
 
     kind: str
 
     def publish(self, user_id: str, draft: EventDraft) -> Stored:
         """Hand the user's next event to the store (in order); it assigns the seq,
-        stores and fans out. Never waits: :meth:`Stored.wait` does."""
+        stores and fans out. Never waits: :meth:`Stored.wait` does, and raises
+        RunFinished if the store refused the event (its run is no longer this
+        process's) or Unavailable if the store could not be reached."""
         ...
 
     def view(
         self, user_id: str, after_seq: int | None, epoch: str | None
     ) -> AbstractAsyncContextManager[View]:
-        """Hold the user's fan-out still while a connection attaches and greets."""
+        """Hold the user's fan-out still while a connection attaches and greets.
+
+        A connection attached inside the block gets the View's replay (events after
+        ``after_seq``, or a gap) and then the live stream, meeting exactly: the
+        Redis engine holds the user's feed meanwhile; the in-memory one needs the
+        caller not to yield between entering the block and attaching.
+        """
         ...
 
     async def ack(self, user_id: str, seq: int) -> int:
@@ -119,7 +135,12 @@ class Backplane(Protocol):
     async def claim_run(
         self, user_id: str, message_id: str, ids: tuple[str, str], limit: int, agent_type: str
     ) -> Claim:
-        """Claim ``message_id`` for a new run cluster-wide (dedup and runs limit)."""
+        """Claim ``message_id`` for a new run cluster-wide (dedup and runs limit).
+
+        ``existing`` names the run another process started for it; ``limited`` says
+        the user is at ``limit`` runs. The claim and the check are one step, so two
+        processes racing with one message id make one run.
+        """
         ...
 
     async def stop_elsewhere(self, user_id: str, run_id: str, reason: str) -> bool:
@@ -157,5 +178,11 @@ class Backplane(Protocol):
         ...
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Background upkeep for the orchestrator's lifetime (subscriptions, leases)."""
+        """Background upkeep for the orchestrator's lifetime (subscriptions, leases).
+
+        Reports started through ``task_status`` once the engine can serve; runs
+        until cancelled (the orchestrator's root nursery closes). The Redis engine
+        marks the store unavailable when an upkeep step fails and tries again at
+        the next tick; a failure there never ends the task.
+        """
         ...

@@ -18,11 +18,11 @@ import httpx
 import psutil
 import trio
 
-from tests.rawhttp import exchange, upgrade_request
-from tests.redisserver import free_port, needs_redis, running_redis
-from tests.test_browser import ROOT, wait_ready
-from tests.test_never_down import EARLY_FRAME
-from tests.test_redis_process import app_env
+from tests.app.test_never_down import EARLY_FRAME
+from tests.e2e.test_browser import ROOT, wait_ready
+from tests.e2e.test_redis_process import app_env
+from tests.support.rawhttp import exchange, upgrade_request
+from tests.support.redisserver import free_port, needs_redis, running_redis
 
 ATTACKS = 20
 

@@ -19,9 +19,9 @@ import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import LiveServer
-from tests.cutproxy import cut_proxy
-from tests.invariants import check_run
+from tests.support.cutproxy import cut_proxy
+from tests.support.invariants import check_run
+from tests.support.live import LiveServer
 from wsao_trio.auth import mint_token
 from wsao_trio.client import (
     ClientClosed,

@@ -1,0 +1,14 @@
+/** `@wsao/client`: the wsao_trio WebSocket protocol for browsers and Node >= 20. */
+export { WsaoClient, WsaoError, devToken } from "./client.js";
+export type {
+  BackoffOptions,
+  SendOptions,
+  SendResult,
+  WebSocketConstructor,
+  WebSocketLike,
+  WsaoClientOptions,
+} from "./client.js";
+export { classifySeq, emptyRun, foldEvents, forgetEpoch, isFinished, isTerminalEvent, reduceRun, reduceRuns } from "./reducer.js";
+export type { Runs } from "./reducer.js";
+export { tokenExpiry } from "./jwt.js";
+export type * from "./types.js";

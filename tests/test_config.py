@@ -193,7 +193,8 @@ def test_a_typo_is_rejected_even_beside_valid_settings() -> None:
 
 # --- validators ------------------------------------------------------------------------
 
-POSITIVE = sorted(n for n in NUMBER_FIELDS if n != "shutdown_grace")
+NON_NEGATIVE = ("shutdown_grace", "delta_max_delay_ms")  # 0 means "no grace" / "off"
+POSITIVE = sorted(n for n in NUMBER_FIELDS if n not in NON_NEGATIVE)
 
 
 @given(
@@ -207,8 +208,9 @@ def test_non_positive_values_name_the_variable(field: str, raw: str) -> None:
 
 
 @pytest.mark.parametrize("raw", ["-0.001", "-5", "nan"])
-def test_shutdown_grace_must_not_be_negative(raw: str) -> None:
-    _config_error({"WSAO_SHUTDOWN_GRACE": raw}, "WSAO_SHUTDOWN_GRACE")
+@pytest.mark.parametrize("name", ["WSAO_SHUTDOWN_GRACE", "WSAO_DELTA_MAX_DELAY_MS"])
+def test_non_negative_settings_must_not_be_negative(raw: str, name: str) -> None:
+    _config_error({name: raw}, name)
 
 
 def test_shutdown_grace_may_be_zero() -> None:

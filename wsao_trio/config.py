@@ -128,6 +128,10 @@ class Settings:
     agui_max_body_bytes: int = attrs.field(default=1024 * KIB, validator=_positive)
     # never down (issue 15): a request body must arrive whole within this time
     http_body_timeout: float = attrs.field(default=10 * SECONDS, validator=_positive)
+    # token streaming (issue 17): a run's answer deltas merge while the user's earlier
+    # events are still on their way, at most this long and this big; 0 ms: never
+    delta_max_delay_ms: float = attrs.field(default=20.0, validator=_non_negative)
+    delta_max_bytes: int = attrs.field(default=4 * KIB, validator=_positive)
     # scale-out (contract v1.1): several processes on one Redis
     redis_url: str | None = None
     workers: int = attrs.field(default=1, validator=_positive)

@@ -91,6 +91,9 @@ class OrchestratorCollector(Collector):
         yield _labelled("runs_finished", "Runs ended, by outcome.", "state", stats.runs_finished)
         yield _counter("dedup_hits", "Duplicate user_message frames.", stats.dedup_hits)
         yield _counter(
+            "deltas_merged", "Answer deltas sent inside another (load).", stats.deltas_merged
+        )
+        yield _counter(
             "slow_consumer_closes", "Connections closed 4408.", stats.slow_consumer_closes
         )
         yield _counter("send_deadline_misses", "Sends past deadline.", stats.deadline_misses)

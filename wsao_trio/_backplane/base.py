@@ -159,6 +159,11 @@ class Backplane(Protocol):
         """Whether another process holds a connection of the user (orphan timeout)."""
         ...
 
+    def behind(self, user_id: str) -> bool:
+        """Whether events published for the user are still queued for one of its
+        connections on this process (the notifier then merges answer deltas)."""
+        ...
+
     @property
     def available(self) -> bool:
         """False while the store cannot be reached (new runs get ``unavailable``)."""

@@ -97,6 +97,10 @@ class MemoryBackplane:
         """There is no elsewhere."""
         return False
 
+    def behind(self, user_id: str) -> bool:
+        """A connection of the user has events its sender has not taken yet."""
+        return self._hub.behind(user_id)
+
     def forget_idle(self, keep: Iterable[str]) -> int:
         """Drop logs that hold no events of users not in ``keep``; return how many."""
         keep_set = set(keep)

@@ -154,6 +154,10 @@ class ConnectionHub:
         """Queue an encoded event on each of the user's connections."""
         return sum(conn.push(item) for conn in list(self._by_user.get(user_id, {}).values()))
 
+    def behind(self, user_id: str) -> bool:
+        """Whether a connection of the user has queued items its sender has not taken."""
+        return any(conn.queue_depth for conn in self._by_user.get(user_id, {}).values())
+
     def connections_of(self, user_id: str) -> list[Connection]:
         """The user's open connections."""
         return list(self._by_user.get(user_id, {}).values())

@@ -51,10 +51,14 @@ class RunContext:
     async def delta(self, text: str) -> None:
         """Stream a piece of the answer (``agent_message_delta``).
 
-        One event per call; never waits for a socket (a slow connection is closed
-        and resumes from the log). RunFinished once the run has ended.
+        One event per call, except under load: a piece that comes while the user's
+        earlier events are still on their way is merged with the next ones into one
+        event (same text, in order, at most ``WSAO_DELTA_MAX_DELAY_MS`` later; never
+        the first piece, never across another event). Never waits for a socket (a
+        slow connection is closed and resumes from the log). RunFinished once the
+        run has ended.
         """
-        await self._notifier.emit("agent_message_delta", {"delta": str(text)})
+        await self._notifier.emit_delta(str(text))
         await trio.lowlevel.checkpoint()
 
     async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None) -> Any:

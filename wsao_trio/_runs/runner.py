@@ -108,14 +108,19 @@ async def execute_run(
 
 
 async def _scoped(ctx: ExecutionContext, notifier: Notifier, supervisor: Supervisor) -> Outcome:
+    """The agent in the run's nursery, beside the notifier's delta timer (which the
+    agent's return stops: what it still holds goes out before the terminal event)."""
     box: list[Any] = []
 
-    async def agent_task() -> None:
+    async def agent_task(timers: trio.CancelScope) -> None:
         box.append(await supervisor.run(ctx, notifier))
+        timers.cancel()
 
     with ctx.cancel_scope:
         async with trio.open_nursery() as run_nursery:
-            run_nursery.start_soon(agent_task)
+            if notifier.merger.max_delay > 0:
+                run_nursery.start_soon(notifier.hold_deltas)
+            run_nursery.start_soon(agent_task, run_nursery.cancel_scope)
         return completed(box[0])
     return _cancel_outcome(ctx)
 

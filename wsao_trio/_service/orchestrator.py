@@ -34,6 +34,7 @@ from wsao_trio._service.looplag import LoopLagMonitor
 from wsao_trio._service.session import ConnectionSession
 from wsao_trio._state.credentials import Credentials
 from wsao_trio._state.dedup import DedupTable
+from wsao_trio._state.deltas import DeltaMerger
 from wsao_trio._state.ids import new_id
 from wsao_trio._state.runstate import TERMINAL_EVENT_FOR, RunState
 from wsao_trio._state.stats import OrchestratorStats
@@ -138,8 +139,13 @@ class Orchestrator:
             raise RateLimited(f"at most {limit} runs at once per user", ref=ctx.message_id)
         return None
 
+    def _merger(self) -> DeltaMerger:
+        """A run's delta merger, as the settings say (``WSAO_DELTA_MAX_DELAY_MS`` 0: off)."""
+        settings = self.settings
+        return DeltaMerger(settings.delta_max_delay_ms / 1000, settings.delta_max_bytes)
+
     def _register(self, ctx: ExecutionContext) -> Notifier:
-        notifier = Notifier(ctx, self.backplane, self.stats)
+        notifier = Notifier(ctx, self.backplane, self.stats, self._merger())
         self._runs[ctx.run_id] = (ctx, notifier)
         self._user_runs.setdefault(ctx.user_id, set()).add(ctx.run_id)
         return notifier

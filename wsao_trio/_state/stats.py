@@ -28,6 +28,7 @@ class OrchestratorStats:
     deadline_misses: int = 0
     buffer_overflows: int = 0
     after_terminal_drops: int = 0
+    deltas_merged: int = 0  # answer deltas that went out inside another (under load)
     cleanups: Counter[str] = attrs.field(factory=Counter)
     client_errors: Counter[str] = attrs.field(factory=Counter)
     connections_opened: int = 0

@@ -194,6 +194,11 @@ class RedisBackplane:
         """Another live process held a connection of the user at the last upkeep."""
         return user_id in self.state.present_remote
 
+    def behind(self, user_id: str) -> bool:
+        """A connection of the user here has events its sender has not taken yet (the
+        store's own backlog is the notifier's: events not answered yet)."""
+        return self.state.hub.behind(user_id)
+
     # -- runs ---------------------------------------------------------------------------
 
     async def claim_run(

@@ -2,7 +2,7 @@
 
 ``npm test`` compiles ``src/`` and ``test/`` with ``tsc``, then runs the suites: property
 tests of the run reducer (fast-check) and live scenarios that start ``python -m app``
-themselves (this interpreter: ``WSAO_PYTHON``) and cut the socket through a TCP proxy.
+themselves (this interpreter: ``CLIENT_TEST_PYTHON``) and cut the socket through a TCP proxy.
 ``.ci/run`` installs the packages with ``npm ci``; locally the test skips, saying so,
 until ``npm ci`` has been run in ``clients/js``.
 """
@@ -22,8 +22,20 @@ NODE = shutil.which("node")
 NPM = shutil.which("npm")
 TSC = CLIENT_DIR / "node_modules" / "typescript"
 
+
+def _node_version() -> tuple[int, ...]:
+    if NODE is None:
+        return ()
+    done = subprocess.run([NODE, "--version"], capture_output=True, text=True, check=False)
+    return tuple(int(part) for part in done.stdout.strip().lstrip("v").split(".")[:2])
+
+
 pytestmark = [
     pytest.mark.skipif(NODE is None or NPM is None, reason="node and npm are not installed"),
+    pytest.mark.skipif(
+        NODE is not None and _node_version() < (20, 11),
+        reason="@wsao/client's suite needs Node >= 20.11 (node --test's timeout flags)",
+    ),
     pytest.mark.skipif(
         not TSC.is_dir(),
         reason="@wsao/client's devDependencies are not installed: "
@@ -34,7 +46,7 @@ pytestmark = [
 
 def test_the_node_suite_passes() -> None:
     assert NPM is not None
-    env = {**os.environ, "WSAO_PYTHON": sys.executable, "NO_COLOR": "1"}
+    env = {**os.environ, "CLIENT_TEST_PYTHON": sys.executable, "NO_COLOR": "1"}
     done = subprocess.run(
         [NPM, "test"], cwd=CLIENT_DIR, env=env, capture_output=True, text=True, timeout=300
     )

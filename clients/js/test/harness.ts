@@ -15,7 +15,7 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..",
 export const SECRET = "wsao-js-client-tests-secret-0123456789";
 
 function python(): string {
-  if (process.env.WSAO_PYTHON) return process.env.WSAO_PYTHON;
+  if (process.env.CLIENT_TEST_PYTHON) return process.env.CLIENT_TEST_PYTHON;
   const venv = resolve(REPO, ".venv", "bin", "python");
   return existsSync(venv) ? venv : "python3";
 }
@@ -63,7 +63,8 @@ export class Server {
     const proc = spawn(python(), ["-m", "app"], {
       cwd: REPO,
       env: {
-        ...process.env,
+        // Hermetic: no WSAO_* setting from the caller's environment (the server refuses unknown ones).
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("WSAO_"))),
         WSAO_DEV_AUTH: "1",
         WSAO_JWT_SECRET: SECRET,
         WSAO_BIND: `127.0.0.1:${server.port}`,

@@ -136,7 +136,9 @@ def test_cli_agui_streams_runs_and_writes_figures(tmp_path: Path) -> None:
     status = main(["agui", "--runs", "2", "--deltas", "10", "--out", str(tmp_path)])
     assert status == 0
     figures = json.loads((tmp_path / "agui-bench.json").read_text())
-    # RUN_STARTED, TEXT_MESSAGE_START, 10 CONTENT, TEXT_MESSAGE_END, RUN_FINISHED
-    assert figures["agui"]["events_per_run"] == 14
-    assert figures["websocket"]["events_per_run"] == 12  # started, 10 deltas, completed
+    # RUN_STARTED, TEXT_MESSAGE_START, k CONTENT, TEXT_MESSAGE_END, RUN_FINISHED and on
+    # the socket started, k deltas, completed: k is 10, or fewer where deltas merged
+    # under load (WSAO_DELTA_MAX_DELAY_MS; the first delta is never merged, so k >= 2)
+    assert 2 + 4 <= figures["agui"]["events_per_run"] <= 10 + 4
+    assert 2 + 2 <= figures["websocket"]["events_per_run"] <= 10 + 2
     assert figures["agui"]["runs"] == figures["websocket"]["runs"] == 2

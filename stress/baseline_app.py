@@ -27,6 +27,7 @@ from hypercorn.trio import serve
 from quart import websocket
 from quart_trio import QuartTrio
 
+from app.agents.scripted import schedule_thought
 from app.server import tune_gc
 from stress.scripted import Profile, parse_profile
 
@@ -46,6 +47,7 @@ TOOL_DONE = (
     '"text":"scripted call %d"},"duration_ms":0.012}'
 )
 DELTA = '{"delta":"chunk %d "}'
+TOKEN = '{"delta":"t%d "}'
 DONE = '{"result":{"thoughts":%d,"tools":%d,"deltas":%d},"duration_ms":%.3f}'
 FAILED = '{"code":"agent_failed","message":"scripted failure"}'
 
@@ -115,11 +117,26 @@ class Pusher:
         for i in range(1, profile.deltas + 1):
             self.emit("agent_message_delta", run, DELTA % i)
             await _pause(profile)
+        await self.tokens(run, profile)
         if profile.fail:
             self.emit("agent_error", run, FAILED)
             return
         counts = (profile.thoughts, profile.tools, profile.deltas)
         self.emit("agent_completed", run, DONE % (*counts, (time.monotonic() - started) * 1000))
+
+
+    async def tokens(self, run: tuple[str, str], profile: Profile) -> None:
+        """The scripted agent's token mode: the schedule thought, then one event per
+        token on the same monotonic schedule (``start + i/rate``)."""
+        if not profile.tokens:
+            return
+        start, origin = trio.current_time(), time.time()
+        thought = json.dumps({"thought": schedule_thought(profile.tokens, profile.rate, origin)})
+        self.emit("agent_thinking", run, thought)
+        for i in range(profile.tokens):
+            if profile.rate:
+                await trio.sleep_until(start + i / profile.rate)
+            self.emit("agent_message_delta", run, TOKEN % i)
 
 
 async def _pause(profile: Profile) -> None:

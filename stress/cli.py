@@ -1,4 +1,4 @@
-"""``python -m stress load|bench|scale|chaos|agui|idle|attack``: the harness's command line.
+"""``python -m stress load|bench|tokens|scale|chaos|agui|idle|attack``: the command line.
 
 ``load`` drives a running server (loopback only) in one of its modes and writes
 ``OUT.json`` and ``OUT.png``; ``bench`` starts the real app and the raw-push
@@ -7,7 +7,7 @@ baseline one after another, loads both the same way and prints app/baseline rati
 compression bombs, pathological agent input and a connection flood against the app,
 each beside a bystander whose latency it bounds (``scale``, ``chaos`` and ``agui``:
 see their modules). The exit status is 1 when a run saw a violation, a duplicate or
-lost a critical event.
+lost a critical event (``tokens``: when a tab's text was wrong).
 """
 
 from __future__ import annotations
@@ -117,7 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     agui.add_argument("--deltas", type=int, default=1000, help="text deltas per run (max 1000)")
     agui.add_argument("--out", type=Path, default=None, help="results directory")
     _hardening_commands(commands)
+    _token_command(commands)
     return parser
+
+
+def _token_command(commands: Any) -> None:
+    """``tokens``: token streaming against the raw-push baseline (issue 17)."""
+    from stress.tokenbench import token_args
+
+    token_args(commands.add_parser("tokens", help="token streaming vs raw-push baseline"))
 
 
 def load_spec(args: argparse.Namespace) -> LoadSpec:
@@ -145,6 +153,7 @@ COMMANDS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "scale": ("stress.scale", "run_scale_command"),
         "chaos": ("stress.worker_chaos", "run_any_chaos"),
         "load": ("stress.modes", "run_load_command"),
+        "tokens": ("stress.tokenbench", "run_tokens_command"),
     }
 )
 

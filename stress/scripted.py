@@ -21,6 +21,8 @@ class Profile:
     delay_ms: int = 0
     fail: int = 0
     deltas: int = 0
+    tokens: int = 0
+    rate: int = 0
 
     @property
     def text(self) -> str:
@@ -30,18 +32,23 @@ class Profile:
             parts.append("fail=1")
         if self.deltas:
             parts.append(f"deltas={self.deltas}")
+        if self.tokens:
+            parts.append(f"tokens={self.tokens} rate={self.rate}")
         return " ".join(parts)
 
     @property
     def critical_per_run(self) -> int:
-        """Critical events of one run: started, thoughts, tool pairs, completed."""
+        """Critical events of one run: started, thoughts (with the token schedule's),
+        tool pairs, completed."""
         completed = 0 if self.fail else 1
-        return 1 + self.thoughts + 2 * self.tools + completed
+        return 1 + self.thoughts + (1 if self.tokens else 0) + 2 * self.tools + completed
 
     @property
     def events_per_run(self) -> int:
-        """Every event of one run, deltas and the terminal included."""
-        return 2 + self.thoughts + 2 * self.tools + self.deltas
+        """Every event of one run, deltas and the terminal included (token deltas
+        unmerged: one event per token)."""
+        tokens = 1 + self.tokens if self.tokens else 0
+        return 2 + self.thoughts + 2 * self.tools + self.deltas + tokens
 
     @property
     def terminal(self) -> str:
@@ -62,4 +69,6 @@ def parse_profile(text: str) -> Profile:
         delay_ms=script.delay_ms,
         fail=int(script.fail),
         deltas=script.deltas,
+        tokens=script.tokens,
+        rate=script.rate,
     )

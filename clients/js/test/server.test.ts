@@ -175,6 +175,17 @@ test("short-lived tokens: renewed with the auth frame, or (renewal off) a 4401 a
   }
 });
 
+test("approve (contract v1.3): resolves once sent; the server's answer to an unknown approval is an error", async () => {
+  const c = client(server.ws, "approver");
+  const errors: WsaoError[] = [];
+  c.onError((e) => errors.push(e));
+  await c.approve("no-such-approval", true, "fine"); // before connect: sent once open
+  await until(() => errors.length > 0, 3000, "the answer");
+  // approval_not_found where v1.3 is served; unknown_type from a server without it
+  assert.ok(["approval_not_found", "unknown_type"].includes(errors[0]!.code), errors[0]!.code);
+  assert.equal(c.state.status, "open");
+});
+
 test("npm pack: the tarball installs into an empty project and the docs' example runs", async () => {
   const { packAndRunExample } = await import("./pack.js");
   const out = await packAndRunExample(server);

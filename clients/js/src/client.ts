@@ -429,13 +429,14 @@ export class WsaoClient {
   /** End the current socket now (without waiting for its close handshake) and reconnect. */
   private abandon(code: number, reason: string): void {
     const ws = this.ws;
+    const wasReady = this.ready;
     this.detach();
     try {
       ws?.close(code, reason);
     } catch {
       // already closed
     }
-    this.onDrop(code, reason, true);
+    this.onDrop(code, reason, wasReady);
   }
 
   private clearConnectionTimers(): void {
@@ -444,10 +445,10 @@ export class WsaoClient {
     this.ackTimer = this.renewTimer = this.openTimer = this.pingTimer = null;
   }
 
-  private onDrop(code: number, reason: string, detached = false): void {
-    const wasReady = this.ready;
+  private onDrop(code: number, reason: string, readyBefore?: boolean): void {
+    const wasReady = readyBefore ?? this.ready;
     const gen = this.gen;
-    if (!detached) this.detach();
+    this.detach();
     this.clearConnectionTimers();
     if (this.closed) return;
     this.stats.drops += 1;

@@ -155,3 +155,47 @@ test("any cuts, batches, copies and a restart: every seq once, in order; runs as
     { numRuns: 60 },
   );
 });
+
+test("a seq skipped without replay_gap is not delivered: the client resumes from its cursor", async () => {
+  const log = makeLog([1], "e0"); // seqs 1..3
+  const urls: string[] = [];
+  class Skipping implements WebSocketLike {
+    onopen = null;
+    onmessage: ((e: { data: unknown }) => void) | null = null;
+    onclose = null;
+    onerror = null;
+    constructor(url: string) {
+      urls.push(url);
+      const after = Number(new URL(url).searchParams.get("last_seq"));
+      const items = urls.length === 1 ? [log[0], log[2]] : log.slice(after); // the first one skips seq 2
+      setTimeout(() => {
+        const connected = { type: "connected", protocol: 1, connection_id: "c", user_id: "u", epoch: "e0", last_seq: 3 };
+        this.onmessage?.({ data: [connected, ...items].map((i) => JSON.stringify(i)).join("\n") });
+      }, 0);
+    }
+    send(): void {}
+    close(): void {}
+  }
+  let tokens = 0;
+  const client = new WsaoClient({
+    url: "ws://fake/ws",
+    token: () => (tokens++, "x.e30.y"),
+    WebSocket: Skipping,
+    backoff: { initialMs: 1, maxMs: 2 },
+    resume: { epoch: "e0", lastSeq: 0 },
+  });
+  const seqs: number[] = [];
+  client.onEvent((e) => "seq" in e && seqs.push(e.seq));
+  try {
+    await client.connect();
+    await until(() => client.state.lastSeq === 3, 2000, "all three");
+  } finally {
+    client.close();
+  }
+  assert.deepEqual(seqs, [1, 2, 3]);
+  assert.equal(client.stats.holes, 1);
+  assert.equal(urls.length, 2);
+  assert.match(urls[1]!, /last_seq=1&epoch=e0/);
+  assert.equal(tokens, 1, "the token was still good");
+  assert.equal(client.state.attempt, 0);
+});

@@ -7,7 +7,11 @@ same ``message_id`` (the orchestrator starts one run and fans it out to every ta
 raw-push baseline, which has no fan-out, pushes one stream per tab). Each tab reads
 until its run's terminal event, acking every second, and feeds the sans-IO
 :mod:`stress.tokencheck` core; the whole load is bounded by the stream's duration plus
-``slack``.
+``slack``. The WebSocket is spoken by hand (:mod:`stress.rawws` for the handshake and
+the client's masked frames, :mod:`stress.wsframes` for the server's): one
+``receive_some`` takes every frame that arrived, so the load generator, which shares
+the machine with the server, costs a few microseconds per token rather than a
+library's task switches per message.
 """
 
 from __future__ import annotations
@@ -20,18 +24,20 @@ from typing import Any
 
 import attrs
 import trio
-import trio_websocket
 
-from stress.connection import handshake, open_stream, resource
 from stress.load import quiet_gc, raise_fd_limit
+from stress.rawws import frame as client_frame
+from stress.rawws import handshake as raw_handshake
 from stress.spec import Target
 from stress.tokencheck import Schedule, TokenAssembler, parse_schedule
 from stress.tokens import mint
+from stress.wsframes import OP_CLOSE, OP_TEXT, FrameError, FrameReader
 from wsao_trio.protocol import TERMINAL_EVENTS
 
 FD_HEADROOM = 256
 ACK_INTERVAL = 1.0
 HANDSHAKE_TIMEOUT = 30.0
+RECEIVE = 65536
 
 
 @attrs.frozen(kw_only=True)
@@ -158,44 +164,60 @@ async def _tab(
     tab: Tab, token: str, limiter: trio.CapacityLimiter, go: trio.Event, delay: float,
     frame: str, failures: list[int],
 ) -> None:  # fmt: skip
+    stream: trio.SocketStream | None = None
     try:
         async with limiter:
-            stream = await open_stream(tab.target)
-        async with trio.open_nursery() as nursery:
-            ws = await _open(nursery, stream, tab, token)
-            tab.connected.set()
-            await go.wait()
-            await trio.sleep(delay)
-            await ws.send_message(frame)
-            await _read(ws, tab)
-            await ws.aclose()
-            nursery.cancel_scope.cancel()
-    except (OSError, trio.TooSlowError, trio_websocket.HandshakeError,
-            trio_websocket.ConnectionClosed) as exc:  # fmt: skip
+            stream, reader = await _open(tab, token)
+        tab.connected.set()
+        await go.wait()
+        await trio.sleep(delay)
+        await stream.send_all(client_frame(frame.encode()))
+        await _read(stream, reader, tab)
+    except (OSError, trio.TooSlowError, trio.BrokenResourceError, FrameError, ValueError) as exc:
         tab.error = tab.error or type(exc).__name__
         failures[0] += 0 if tab.connected.is_set() else 1
         tab.connected.set()
+    finally:
+        if stream is not None:
+            await trio.aclose_forcefully(stream)
 
 
-async def _open(
-    nursery: trio.Nursery, stream: trio.SocketStream, tab: Tab, token: str
-) -> trio_websocket.WebSocketConnection:
+async def _open(tab: Tab, token: str) -> tuple[trio.SocketStream, FrameReader]:
+    """The handshake by hand, and the ``connected`` frame read."""
     with trio.fail_after(HANDSHAKE_TIMEOUT):
-        path = resource(tab.target, token, None, None)
-        ws = await handshake(nursery, stream, tab.target, path)
-        await ws.get_message()  # connected
-    return ws
+        stream, response = await raw_handshake(tab.target.http, token)
+        head, _, rest = response.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 101"):
+            await trio.aclose_forcefully(stream)
+            raise ValueError(f"handshake refused: {head[:60]!r}")
+        reader = FrameReader()
+        messages = reader.feed(rest)
+        while not messages:
+            data = await stream.receive_some(RECEIVE)
+            if not data:
+                raise trio.BrokenResourceError("closed before connected")
+            messages = reader.feed(data)
+    return stream, reader
 
 
-async def _read(ws: trio_websocket.WebSocketConnection, tab: Tab) -> None:
+async def _read(stream: trio.SocketStream, reader: FrameReader, tab: Tab) -> None:
     next_ack, acked = trio.current_time() + ACK_INTERVAL, 0
     while tab.terminal is None and tab.error is None:
-        message = await ws.get_message()
-        now = time.time()
-        text = message.decode() if isinstance(message, bytes) else message
-        for line in text.split("\n"):
-            if line:
-                tab.on_line(json.loads(line), now)
+        data = await stream.receive_some(RECEIVE)
+        if not data:
+            raise trio.BrokenResourceError("server closed the connection")
+        _on_data(tab, reader.feed(data), time.time())
         if trio.current_time() >= next_ack and tab.last_seq > acked:
             acked, next_ack = tab.last_seq, trio.current_time() + ACK_INTERVAL
-            await ws.send_message(json.dumps({"type": "ack", "seq": acked}))
+            ack = json.dumps({"type": "ack", "seq": acked}).encode()
+            await stream.send_all(client_frame(ack))
+
+
+def _on_data(tab: Tab, messages: list[tuple[int, bytes]], now: float) -> None:
+    for opcode, payload in messages:
+        if opcode == OP_TEXT:
+            for line in payload.split(b"\n"):
+                if line:
+                    tab.on_line(json.loads(line), now)
+        elif opcode == OP_CLOSE:
+            tab.error = f"closed_{int.from_bytes(payload[:2], 'big') if payload else 1005}"

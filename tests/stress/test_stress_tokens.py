@@ -33,6 +33,7 @@ from stress.tokencheck import (
 )
 from stress.tokenload import Tab, TokenOutcome, TokenSpec
 from stress.tokenreport import load_figures, verdict
+from stress.wsframes import FrameReader
 from tests.support.redisserver import needs_redis
 
 EXPECTED = [f"t{i}" for i in range(60)]
@@ -170,3 +171,26 @@ def test_tokens_baseline_and_memory_end_to_end(tmp_path: Path) -> None:
 def test_tokens_across_two_processes_on_redis(tmp_path: Path) -> None:
     summary = _run(tmp_path, "redis2")
     _assert_clean(summary["medians"][0])
+
+
+def _server_frame(payload: bytes, opcode: int = 0x1, fin: bool = True) -> bytes:
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if len(payload) < 126:
+        return head + bytes([len(payload)]) + payload
+    if len(payload) < 65536:
+        return head + bytes([126]) + len(payload).to_bytes(2, "big") + payload
+    return head + bytes([127]) + len(payload).to_bytes(8, "big") + payload
+
+
+@given(st.lists(st.binary(max_size=70_000), max_size=5), st.data())
+def test_frame_reader_returns_every_message_for_any_chunking(
+    payloads: list[bytes], data: st.DataObject
+) -> None:
+    wire = b"".join(_server_frame(p) for p in payloads)
+    wire += _server_frame(b"ab", fin=False) + _server_frame(b"cd", 0x0) + _server_frame(b"", 0x8)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(wire)), max_size=20)))
+    reader, got = FrameReader(), []
+    for a, b in itertools.pairwise([0, *cuts, len(wire)]):
+        got.extend(reader.feed(wire[a:b]))
+    assert got == [*((0x1, p) for p in payloads), (0x1, b"abcd"), (0x8, b"")]
+    assert not reader.buffer

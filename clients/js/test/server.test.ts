@@ -112,6 +112,36 @@ test("cuts before run_accepted: the message is sent again and starts exactly one
   await proxy.close();
 });
 
+test("cut every 60 ms while ten messages are sent: ten runs, one per messageId, every seq once", async () => {
+  const proxy = await new Proxy(server.port).listen();
+  const watcher = client(server.ws, "storm");
+  const watched = record(watcher);
+  await watcher.connect();
+  const c = client(proxy.ws, "storm", { backoff: { initialMs: 20, maxMs: 200 } });
+  const seen = record(c);
+  await c.connect();
+  proxy.cutEvery(60);
+  const sending = [];
+  for (let i = 0; i < 10; i++) {
+    sending.push(c.send("thoughts=10 delay_ms=30", { agentType: "scripted", messageId: `storm-${i}` }));
+    await sleep(37); // sends land anywhere between cuts, some on a dead socket
+  }
+  const sent = await Promise.all(sending);
+  const runs = await Promise.all(sent.map((s) => c.wait(s.runId)));
+  proxy.stopCutting();
+  await Promise.all(sent.map((s) => watcher.wait(s.runId)));
+  await proxy.close();
+  assert.ok(runs.every((r) => r.status === "completed"));
+  assert.equal(new Set(sent.map((s) => s.runId)).size, 10);
+  const starts = watched.events.filter((e) => e.type === "agent_started");
+  assert.deepEqual(starts.map((e) => e.payload.message_id).sort(), sent.map((s) => s.messageId).sort());
+  assert.deepEqual(
+    seen.events.map((e) => e.seq),
+    watched.events.map((e) => e.seq),
+  );
+  console.log(`storm: cuts=${proxy.cuts} resent=${c.stats.resent} drops=${c.stats.drops} delivered=${seen.events.length}`);
+});
+
 test("two clients as one user see the same events; each sees the other's runs", async () => {
   const a = client(server.ws, "twin");
   const b = client(server.ws, "twin");

@@ -76,7 +76,11 @@ async def test_the_answer_streams_token_by_token_through_the_app(
     fake: FakeLlm, server_factory: Callable[..., Any]
 ) -> None:
     fake.add(text_reply("Hel", "lo, ", "world", "!"))
-    server = await server_factory(llm_base_url=fake.url, llm_model="fake-model")
+    # token by token: merging off (the fake sends every chunk at once, so under the
+    # default the later ones may be merged into one delta; tests/runs covers that)
+    server = await server_factory(
+        llm_base_url=fake.url, llm_model="fake-model", delta_max_delay_ms=0
+    )
     async with httpx.AsyncClient() as http:
         config = (await http.get(f"{server.http_url}/api/config")).json()
     assert config["default_agent"] == "llm" and "llm" in config["agent_types"]

@@ -300,13 +300,15 @@ async def run_tokens_command(args: argparse.Namespace) -> int:
     app's text was wrong anywhere."""
     names, prefix = parse_modes(args.modes), out_prefix(args, "tokens")
     server_settings(args.server_env)
+    load_before = uptime()
     result = await run_modes(args, names, prefix)
     print(format_modes(result["medians"]))
     knees = [await knee(args, n, prefix) for n in names] if args.knee else []
     for found in knees:
         print(f"knee {found['mode']}: R = {found['knee_users']} "
               f"(steps {[s['users'] for s in found['steps']]})")  # fmt: skip
-    summary = {"machine": machine(), "load": uptime(), "code": code_state(),
+    summary = {"machine": machine(), "load_before": load_before, "load": uptime(),
+               "code": code_state(),
                "argv": vars_of(args), **result, "knees": knees}  # fmt: skip
     write_json(summary, prefix / "tokens.json")
     from stress.tokenplot import write_tokens_png  # matplotlib only when it is needed

@@ -100,6 +100,7 @@ async def serve_websocket(state: AppState, scope: Scope, receive: Receive, send:
     except ValueError as exc:
         return await refuse(send, 400, str(exc))
     checked = handshake_refusal(state, args, header_map(scope))
+    del args  # this frame lives as long as the connection: hold only what it needs
     if isinstance(checked, Refusal):
         return await refuse(send, checked.status, checked.message)
     # No checkpoint from the capacity check to the hub's attach: the transport

@@ -132,6 +132,8 @@ class Settings:
     # events are still on their way, at most this long and this big; 0 ms: never
     delta_max_delay_ms: float = attrs.field(default=20.0, validator=_non_negative)
     delta_max_bytes: int = attrs.field(default=4 * KIB, validator=_positive)
+    # an idle connection holds no sender task: it ends after this long with nothing sent
+    sender_linger: float = attrs.field(default=2 * SECONDS, validator=_positive)
     # scale-out (contract v1.1): several processes on one Redis
     redis_url: str | None = None
     workers: int = attrs.field(default=1, validator=_positive)

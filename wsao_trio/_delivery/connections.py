@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 import attrs
 import trio
 
+from wsao_trio._delivery.mailbox import Mailbox
 from wsao_trio._state.eventlog import LoggedEvent
 from wsao_trio._state.ids import new_id
 from wsao_trio._state.stats import OrchestratorStats
@@ -67,27 +68,37 @@ class Connection:
     def __init__(self, user_id: str, buffer: int, stats: OrchestratorStats) -> None:
         self.connection_id = new_id()
         self.user_id = user_id
-        self.send_channel, self.receive_channel = trio.open_memory_channel[ChannelItem](buffer)
+        self.queue: Mailbox[ChannelItem] = Mailbox(buffer)
         self.close_code: int | None = None
         self.close_reason = ""
-        self.closed = trio.Event()
+        self.closed = False
         self.last_sent_seq = 0
         self.close_after: CloseAfter | None = None
         #: The scope serving this connection: :meth:`fail` cancels it, so the session
         #: needs no task of its own watching for a close request.
         self.cancel_scope: trio.CancelScope | None = None
+        #: Starts the connection's sender task when none runs (set by the session):
+        #: an idle connection holds no sender, the next item it gets starts one.
+        self.wake: Callable[[], None] | None = None
+        self.sending = False
         self._stats = stats
 
     def push(self, item: ChannelItem) -> bool:
         """Queue an item without waiting; a full buffer fails the connection (4408)."""
-        if self.closed.is_set():
+        if self.closed:
             return False
-        try:
-            self.send_channel.send_nowait(item)
-        except trio.WouldBlock:
+        if not self._queue(item):
             self._stats.buffer_overflows += 1
             self.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send buffer full")
             return False
+        return True
+
+    def _queue(self, item: ChannelItem) -> bool:
+        """Queue ``item`` and start the sender if none runs; False when full."""
+        if not self.queue.put(item):
+            return False
+        if not self.sending and self.wake is not None:
+            self.wake()
         return True
 
     def fail(self, code: int, reason: str) -> None:
@@ -97,21 +108,19 @@ class Connection:
             self.close_reason = reason
             if code == CLOSE_SLOW_CONSUMER:
                 self._stats.slow_consumer_closes += 1
-        self.closed.set()
+        self.closed = True
         if self.cancel_scope is not None:
             self.cancel_scope.cancel()
 
     def close_when_flushed(self, code: int, reason: str) -> None:
         """Close with ``code`` after the frames already queued; at once if the queue is full."""
-        try:
-            self.send_channel.send_nowait(CloseAfter(code, reason))
-        except trio.WouldBlock:
+        if not self._queue(CloseAfter(code, reason)):
             self.fail(code, reason)
 
     @property
     def queue_depth(self) -> int:
-        """Items waiting in this connection's channel."""
-        return self.send_channel.statistics().current_buffer_used
+        """Items waiting in this connection's queue."""
+        return len(self.queue)
 
 
 class ConnectionHub:
@@ -126,6 +135,7 @@ class ConnectionHub:
         self._delivered: dict[str, int] = {}
         self._waiters: dict[str, list[tuple[int, trio.Event]]] = {}
         self._count = 0
+        self._empty: trio.Event | None = None  # made while someone waits for no connection
 
     def attach(self, user_id: str) -> Connection:
         """Register a new connection for ``user_id`` (any number per user)."""
@@ -141,10 +151,19 @@ class ConnectionHub:
         conns = self._by_user.get(conn.user_id, {})
         if conns.pop(conn.connection_id, None) is not None:
             self._count -= 1
-        conn.closed.set()
+        conn.closed = True
+        if not self._count and self._empty is not None:
+            self._empty.set()
+            self._empty = None
         if not conns:
             self._by_user.pop(conn.user_id, None)
             self._detached_at[conn.user_id] = self._clock()
+
+    async def wait_empty(self) -> None:
+        """Wait until no connection is attached (shutdown: every session has ended)."""
+        while self._count:
+            self._empty = self._empty or trio.Event()
+            await self._empty.wait()
 
     def publish(self, user_id: str, event: Event) -> int:
         """Queue ``event`` on each of the user's connections; return how many took it."""

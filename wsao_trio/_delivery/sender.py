@@ -9,7 +9,6 @@ core is told, it does not guess. Cancellation simply stops the loop.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -27,6 +26,9 @@ from wsao_trio._state.stats import OrchestratorStats
 from wsao_trio.protocol import CLOSE_SLOW_CONSUMER, join_frames
 
 SendText = Callable[[str], Awaitable[None]]
+LINGER = 2.0
+"""Seconds a sender waits for the next item before its task ends (an idle connection
+holds no sender task; the next item starts one)."""
 
 
 def _expand(conn: Connection, item: ChannelItem, out: list[Outgoing]) -> None:
@@ -53,9 +55,8 @@ def _next_batch(conn: Connection, first: ChannelItem, batch_max: int) -> list[Ou
     batch: list[Outgoing] = []
     _expand(conn, first, batch)
     while len(batch) < batch_max and conn.close_after is None:
-        try:
-            item = conn.receive_channel.receive_nowait()
-        except (trio.WouldBlock, trio.EndOfChannel):
+        item = conn.queue.take_nowait()
+        if item is None:
             break
         _expand(conn, item, batch)
     return batch
@@ -71,36 +72,53 @@ class Sender:
         *,
         send_deadline: float,
         batch_max: int,
+        linger: float = LINGER,
     ) -> None:
         self._hub = hub
         self._stats = stats
         self._deadline = send_deadline
         self._batch_max = batch_max
+        self._linger = linger
 
-    async def run(self, conn: Connection, send: SendText) -> None:
-        """Send until the connection is failed or the task is cancelled.
+    async def run(self, conn: Connection, send: SendText) -> bool:
+        """Send until the connection is failed, the task is cancelled, or nothing came
+        for ``linger`` seconds; True in that last case (the connection is idle: the
+        caller starts a sender again when an item comes, see ``Connection.wake``).
 
-        One cancel scope serves every send: its deadline is armed around each write
-        and disarmed while waiting for the next item, which costs less per frame than
-        entering a fresh ``move_on_after`` for each.
+        One cancel scope serves every wait and every send: its deadline is the linger
+        while waiting and the send deadline around each write, which costs less per
+        frame than entering a fresh ``move_on_after`` for each.
         """
+        waiting = True
         with trio.CancelScope() as scope:
-            async for first in conn.receive_channel:
-                # One scheduler pass lets events emitted in the same pass (a tool's
-                # executing + completed, run_accepted + agent_started) join this frame.
-                await trio.lowlevel.checkpoint()
-                batch = _next_batch(conn, first, self._batch_max)
-                if batch:
-                    scope.deadline = trio.current_time() + self._deadline
-                    await send(join_frames(item.text for item in batch))
-                    scope.deadline = math.inf
-                    self._record(conn, batch)
-                if conn.close_after is not None:
-                    conn.fail(conn.close_after.code, conn.close_after.reason)
-                    return
-        if scope.cancelled_caught:
-            self._stats.deadline_misses += 1
-            conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")
+            while True:
+                scope.deadline, waiting = trio.current_time() + self._linger, True
+                first = await conn.queue.take()
+                waiting = False
+                if not await self._deliver(conn, first, scope, send):
+                    return False
+        if waiting:
+            return True  # lingered with nothing to send: this task ends, the socket stays
+        self._stats.deadline_misses += 1
+        conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")
+        return False
+
+    async def _deliver(
+        self, conn: Connection, first: ChannelItem, scope: trio.CancelScope, send: SendText
+    ) -> bool:
+        """Write ``first`` and what else is queued as one frame; False once closing."""
+        # One scheduler pass lets events emitted in the same pass (a tool's executing
+        # + completed, run_accepted + agent_started) join this frame.
+        await trio.lowlevel.checkpoint()
+        batch = _next_batch(conn, first, self._batch_max)
+        if batch:
+            scope.deadline = trio.current_time() + self._deadline
+            await send(join_frames(item.text for item in batch))
+            self._record(conn, batch)
+        if conn.close_after is not None:
+            conn.fail(conn.close_after.code, conn.close_after.reason)
+            return False
+        return True
 
     def _record(self, conn: Connection, batch: list[Outgoing]) -> None:
         now = time.time()

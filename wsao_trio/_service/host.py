@@ -15,6 +15,7 @@ import attrs
 
 from wsao_trio._backplane.base import Backplane
 from wsao_trio._delivery.connections import ConnectionHub
+from wsao_trio._delivery.sender import Sender
 from wsao_trio._runs.context import ExecutionContext
 from wsao_trio._runs.notifier import Notifier
 from wsao_trio._service.looplag import LoopLagMonitor
@@ -44,6 +45,7 @@ class ServiceHost(Protocol):
     settings: Settings
     stats: OrchestratorStats
     hub: ConnectionHub
+    sender: Sender
     backplane: Backplane
     loop_lag: LoopLagMonitor
     closing: bool

@@ -19,6 +19,7 @@ import trio
 
 from wsao_trio._backplane.base import Backplane
 from wsao_trio._delivery.connections import ConnectionHub
+from wsao_trio._delivery.sender import Sender
 from wsao_trio._delivery.transport import Transport
 from wsao_trio._runs.agents import AgentRegistry
 from wsao_trio._runs.context import ExecutionContext
@@ -62,10 +63,10 @@ class Orchestrator:
         backplane: Backplane | None = None,
     ) -> None:
         check_default_agent(registry, settings)
-        self.settings = settings
-        self.registry = registry
+        self.settings, self.registry = settings, registry
         self.stats = OrchestratorStats()
         self.hub = ConnectionHub(settings.connection_buffer, self.stats, trio.current_time)
+        self.sender = _sender(self.hub, self.stats, settings)
         self.backplane: Backplane = backplane or make_backplane(self.hub, settings, self)
         self.supervisor = Supervisor(registry, _dispatcher(registry, settings))
         self._dedup: DedupTable[tuple[str, str]] = DedupTable(
@@ -442,8 +443,7 @@ class Orchestrator:
         for conn in self.hub.all_connections():
             conn.close_when_flushed(CLOSE_GOING_AWAY, "server shutting down")
         with trio.move_on_after(grace):
-            for conn in self.hub.all_connections():
-                await conn.closed.wait()
+            await self.hub.wait_empty()
         for conn in self.hub.all_connections():
             conn.fail(CLOSE_GOING_AWAY, "server shutting down")
 
@@ -466,6 +466,18 @@ def check_default_agent(registry: AgentRegistry, settings: Settings) -> None:
         f"the default agent {settings.default_agent!r} is not registered "
         f"(registered agents: {known}); register it, or pass "
         "Settings(default_agent=...) / set WSAO_DEFAULT_AGENT to one of them"
+    )
+
+
+def _sender(hub: ConnectionHub, stats: OrchestratorStats, settings: Settings) -> Sender:
+    """The one sender every connection's sender task runs (it keeps no per-connection
+    state), so a connection costs no sender object of its own."""
+    return Sender(
+        hub,
+        stats,
+        send_deadline=settings.send_deadline,
+        batch_max=settings.batch_max,
+        linger=settings.sender_linger,
     )
 
 

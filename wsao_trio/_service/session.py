@@ -12,12 +12,12 @@ Runs are not tied to the connection: a disconnect cancels nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 
 import trio
 
 from wsao_trio._delivery.connections import Connection, Outgoing, Preamble, outgoing_event
-from wsao_trio._delivery.sender import Sender
 from wsao_trio._delivery.transport import Transport, TransportClosed
 from wsao_trio._service.host import ServiceHost
 from wsao_trio._state.credentials import Credentials
@@ -88,12 +88,6 @@ class ConnectionSession:
         now = trio.current_time()
         self._bucket = TokenBucket(settings.max_frames_per_second, settings.frame_burst, now)
         self._resumes = TokenBucket(settings.max_resumes_per_second, settings.resume_burst, now)
-        self._sender = Sender(
-            orchestrator.hub,
-            orchestrator.stats,
-            send_deadline=settings.send_deadline,
-            batch_max=settings.batch_max,
-        )
 
     async def serve(self, last_seq: int | None = None, epoch: str | None = None) -> None:
         """Serve until the peer leaves, the hub closes the connection or the token expires.
@@ -119,9 +113,13 @@ class ConnectionSession:
         async with trio.open_nursery() as nursery:
             self._scope = conn.cancel_scope = nursery.cancel_scope
             self._arm_expiry()
-            nursery.start_soon(self._send_loop, conn, nursery.cancel_scope)
-            await self._receive_loop(conn)
-            nursery.cancel_scope.cancel()
+            conn.wake = functools.partial(self._start_sender, conn, nursery)
+            try:
+                self._start_sender(conn, nursery)  # the greeting is queued already
+                await self._receive_loop(conn)
+                nursery.cancel_scope.cancel()
+            finally:
+                conn.wake = None  # a cycle through the nursery would outlive the socket
         if trio.current_time() >= nursery.cancel_scope.deadline:
             conn.fail(CLOSE_UNAUTHORIZED, "token expired")
 
@@ -152,10 +150,27 @@ class ConnectionSession:
             assert view.replay is not None
             conn.push(_replay(view.replay, last_seq))
 
-    async def _send_loop(self, conn: Connection, scope: trio.CancelScope) -> None:
-        with contextlib.suppress(TransportClosed):
-            await self._sender.run(conn, self._transport.send)
-        scope.cancel()
+    def _start_sender(self, conn: Connection, nursery: trio.Nursery) -> None:
+        """Start the connection's sender task unless one runs (any task may call it)."""
+        if not conn.sending and not nursery.cancel_scope.cancel_called:
+            conn.sending = True
+            nursery.start_soon(self._send_loop, conn, nursery)
+
+    async def _send_loop(self, conn: Connection, nursery: trio.Nursery) -> None:
+        """The sender task: it ends when the connection is idle (a later item starts
+        another) or fails the connection's scope when the socket is done."""
+        idle = False
+        try:
+            with contextlib.suppress(TransportClosed):
+                idle = await self._orch.sender.run(conn, self._transport.send)
+        finally:
+            conn.sending = False
+        if not idle:
+            nursery.cancel_scope.cancel()
+        elif conn.queue_depth:  # an item came as it left (no await since): send it
+            self._start_sender(conn, nursery)
+        else:
+            conn.queue.shrink()
 
     async def _receive_loop(self, conn: Connection) -> None:
         limit = self._orch.settings.max_frame_bytes

@@ -141,6 +141,17 @@ function isRunEvent(frame: { [key: string]: unknown }): frame is RunEvent & { [k
   return typeof frame.seq === "number" && typeof frame.run_id === "string";
 }
 
+interface OnlineEvents {
+  addEventListener(type: "online", listener: () => void): void;
+  removeEventListener(type: "online", listener: () => void): void;
+}
+
+/** The browser's window (for its `online` event); undefined on Node. */
+function globalWindow(): OnlineEvents | undefined {
+  const w = (globalThis as { window?: Partial<OnlineEvents> }).window;
+  return w && typeof w.addEventListener === "function" ? (w as OnlineEvents) : undefined;
+}
+
 /** `url` as a WebSocket URL: `http(s)` becomes `ws(s)`, a relative path resolves against the page. */
 function socketUrl(url: string): URL {
   const page = (globalThis as { location?: { href: string } }).location?.href;
@@ -200,6 +211,14 @@ export class WsaoClient {
   private openTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private lastHeard = 0;
+  /** Browsers: when the network comes back, a waiting reconnect happens at once. */
+  private readonly onOnline = (): void => {
+    if (this.reconnectTimer !== null) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      void this.open();
+    }
+  };
 
   constructor(options: WsaoClientOptions) {
     this.opts = options;
@@ -253,6 +272,7 @@ export class WsaoClient {
     if (this.closed) return Promise.reject(new WsaoError("closed", "the client was closed"));
     if (!this.started) {
       this.started = true;
+      globalWindow()?.addEventListener("online", this.onOnline);
       void this.open();
     }
     if (this.ready) return Promise.resolve();
@@ -338,6 +358,7 @@ export class WsaoClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    globalWindow()?.removeEventListener("online", this.onOnline);
     this.clearConnectionTimers();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;

@@ -44,6 +44,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Every server this process started: killed if the test process ends first (or is killed). */
+const children = new Set<ChildProcess>();
+function killChildren(): void {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+}
+process.once("exit", killChildren);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killChildren();
+    process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+  });
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Server {
@@ -74,6 +87,8 @@ export class Server {
       stdio: ["ignore", "pipe", "pipe"],
     });
     server.proc = proc;
+    children.add(proc);
+    proc.once("exit", () => children.delete(proc));
     proc.stdout?.on("data", (d: Buffer) => (server.output += d.toString()));
     proc.stderr?.on("data", (d: Buffer) => (server.output += d.toString()));
     const deadline = Date.now() + 30000;

@@ -178,13 +178,13 @@ test("stop a run: it ends cancelled by the user; an unknown run is run_not_found
   await assert.rejects(c.stop("no-such-run"), (e: unknown) => e instanceof WsaoError && e.code === "run_not_found");
 });
 
-test("short-lived tokens: renewed with the auth frame, or (renewal off) a 4401 and a fresh token", async () => {
-  const renewing = client(server.ws, "renewer", { token: async () => mint("renewer", 3) });
-  const expiring = client(server.ws, "expirer", { token: async () => mint("expirer", 3), renewTokens: false });
+test("4 s tokens: renewed with the auth frame, or (renewal off) a 4401 and a fresh token", async () => {
+  const renewing = client(server.ws, "renewer", { token: async () => mint("renewer", 4) });
+  const expiring = client(server.ws, "expirer", { token: async () => mint("expirer", 4), renewTokens: false });
   const seenR = record(renewing);
   const seenE = record(expiring);
   await Promise.all([renewing.connect(), expiring.connect()]);
-  const script = "thoughts=50 delay_ms=100"; // 5 s: longer than one token
+  const script = "thoughts=60 delay_ms=100"; // 6 s: longer than one 4 s token
   const [r, e] = await Promise.all([
     renewing.send(script, { agentType: "scripted" }),
     expiring.send(script, { agentType: "scripted" }),
@@ -193,7 +193,7 @@ test("short-lived tokens: renewed with the auth frame, or (renewal off) a 4401 a
   assert.equal(runR.status, "completed");
   assert.equal(runE.status, "completed");
   assert.equal(renewing.state.connections, 1, "the renewing client never reconnected");
-  assert.ok(renewing.stats.renewals >= 2, `renewals: ${renewing.stats.renewals}`);
+  assert.ok(renewing.stats.renewals >= 1, `renewals: ${renewing.stats.renewals}`);
   assert.ok(expiring.state.connections >= 2, "the expiring client reconnected");
   assert.equal(expiring.stats.renewals, 0);
   assert.ok(expiring.state.lastClose?.code === 4401, JSON.stringify(expiring.state.lastClose));
@@ -201,7 +201,7 @@ test("short-lived tokens: renewed with the auth frame, or (renewal off) a 4401 a
     [seenR, runR],
     [seenE, runE],
   ] as const) {
-    assert.equal(ofRun(seen.events, run.runId).length, 54);
+    assert.equal(ofRun(seen.events, run.runId).length, 64);
   }
 });
 

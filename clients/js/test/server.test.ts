@@ -205,6 +205,19 @@ test("4 s tokens: renewed with the auth frame, or (renewal off) a 4401 and a fre
   }
 });
 
+test("a message over the frame limit: refused before sending, or (limit raised) the 1009 close rejects it, not re-sent", async () => {
+  const big = "x".repeat(70000);
+  const strict = client(server.ws, "big");
+  await assert.rejects(strict.send(big), (e: unknown) => e instanceof WsaoError && e.code === "frame_too_large");
+  const loose = client(server.ws, "big", { maxFrameBytes: 1 << 20 });
+  await loose.connect();
+  await assert.rejects(loose.send(big), (e: unknown) => e instanceof WsaoError && e.code === "frame_too_large");
+  assert.equal(loose.state.lastClose?.code, 1009);
+  await until(() => loose.state.status === "open", 5000, "the reconnect");
+  const ok = await loose.send("thoughts=1", { agentType: "scripted" });
+  assert.equal((await loose.wait(ok.runId)).status, "completed");
+});
+
 test("approve (contract v1.3): resolves once sent; the server's answer to an unknown approval is an error", async () => {
   const c = client(server.ws, "approver");
   const errors: WsaoError[] = [];

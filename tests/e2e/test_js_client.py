@@ -126,7 +126,9 @@ def test_the_sdk_in_chromium_resumes_after_its_socket_closes(tmp_path: Path) -> 
         finally:
             browser.close()
     assert seen["status"] == "completed" and seen["text"] == "chunk 1 chunk 2 "
-    assert seen["seqs"] == list(range(1, 27)) and seen["sockets"] >= 2, seen
+    # 26 events, or one fewer if the server merged the two deltas (WSAO_DELTA_MAX_DELAY_MS)
+    assert seen["seqs"] == list(range(1, len(seen["seqs"]) + 1)), seen
+    assert len(seen["seqs"]) in (25, 26) and seen["sockets"] >= 2, seen
 
 
 def _serve(route: Any, dist: Path) -> None:

@@ -9,6 +9,7 @@ core is told, it does not guess. Cancellation simply stops the loop.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -85,23 +86,29 @@ class Sender:
         for ``linger`` seconds; True in that last case (the connection is idle: the
         caller starts a sender again when an item comes, see ``Connection.wake``).
 
-        One cancel scope serves every wait and every send: its deadline is the linger
-        while waiting and the send deadline around each write, which costs less per
-        frame than entering a fresh ``move_on_after`` for each.
+        One cancel scope serves every send: its deadline is armed around each write
+        and disarmed after it, which costs less per frame than a fresh
+        ``move_on_after`` each; only a wait on an empty queue gets a scope of its own
+        (the linger), and a busy connection's queue is rarely empty.
         """
-        waiting = True
         with trio.CancelScope() as scope:
             while True:
-                scope.deadline, waiting = trio.current_time() + self._linger, True
-                first = await conn.queue.take()
-                waiting = False
+                first = conn.queue.take_nowait()
+                if first is None:
+                    first = await self._wait(conn)
+                    if first is None:
+                        return True  # lingered with nothing to send: the socket stays
                 if not await self._deliver(conn, first, scope, send):
                     return False
-        if waiting:
-            return True  # lingered with nothing to send: this task ends, the socket stays
-        self._stats.deadline_misses += 1
+        self._stats.deadline_misses += 1  # only a write's deadline cancels that scope
         conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")
         return False
+
+    async def _wait(self, conn: Connection) -> ChannelItem | None:
+        """The next item, or None if none comes within the linger."""
+        with trio.move_on_after(self._linger):
+            return await conn.queue.take()
+        return None
 
     async def _deliver(
         self, conn: Connection, first: ChannelItem, scope: trio.CancelScope, send: SendText
@@ -114,6 +121,7 @@ class Sender:
         if batch:
             scope.deadline = trio.current_time() + self._deadline
             await send(join_frames(item.text for item in batch))
+            scope.deadline = math.inf
             self._record(conn, batch)
         if conn.close_after is not None:
             conn.fail(conn.close_after.code, conn.close_after.reason)

@@ -325,10 +325,10 @@ def code_state() -> dict[str, Any]:
 
     def git(*argv: str) -> str:
         done = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
+        return done.stdout
 
     dirty = git("status", "--porcelain", "--", "wsao_trio", "app").splitlines()
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted": [d[3:] for d in dirty]}
+    return {"commit": git("rev-parse", "HEAD").strip(), "uncommitted": [d[3:] for d in dirty]}
 
 
 def uptime() -> list[float]:

@@ -124,7 +124,6 @@ class Pusher:
         counts = (profile.thoughts, profile.tools, profile.deltas)
         self.emit("agent_completed", run, DONE % (*counts, (time.monotonic() - started) * 1000))
 
-
     async def tokens(self, run: tuple[str, str], profile: Profile) -> None:
         """The scripted agent's token mode: the schedule thought, then one event per
         token on the same monotonic schedule (``start + i/rate``)."""

@@ -1,12 +1,14 @@
 """The PNG of a ``stress tokens`` run, drawn from its JSON summary alone (Agg backend).
 
 Left: token latency p50/p95/p99 per mode (the median run). Middle: with ``--knee``,
-token p99 against R for every mode, with the 50 ms bound. Right: server CPU per token
+token p99 against R for every mode (the median of the loads of each R), with
+the 50 ms bound. Right: server CPU per token
 per mode.
 """
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,11 @@ def _latency(ax: Any, medians: list[dict[str, Any]]) -> None:
 
 def _knees(ax: Any, knees: list[dict[str, Any]]) -> None:
     for found in knees:
-        steps = sorted(found["steps"], key=lambda s: s["users"])
-        users = [s["users"] for s in steps]
-        ax.plot(users, [s["token_latency_ms"]["p99"] for s in steps], marker="o",
+        by_users: dict[int, list[float]] = {}
+        for step in found["steps"]:
+            by_users.setdefault(step["users"], []).append(step["token_latency_ms"]["p99"])
+        users = sorted(by_users)
+        ax.plot(users, [statistics.median(by_users[u]) for u in users], marker="o",
                 label=f"{found['mode']} (knee {found['knee_users']})")  # fmt: skip
     ax.axhline(BOUND_MS, color="red", linestyle="--")
     ax.set_yscale("log")

@@ -20,10 +20,16 @@ OP_CLOSE = 0x8
 
 
 def frame(
-    payload: bytes, opcode: int = OP_TEXT, *, rsv1: bool = False, masked: bool = True
+    payload: bytes,
+    opcode: int = OP_TEXT,
+    *,
+    rsv1: bool = False,
+    masked: bool = True,
+    fin: bool = True,
 ) -> bytes:
-    """One final client frame; ``rsv1`` sets the compression bit, ``masked`` the mask."""
-    head = bytes([0x80 | (0x40 if rsv1 else 0) | opcode])
+    """One client frame; ``rsv1`` sets the compression bit, ``masked`` the mask, ``fin``
+    whether it ends its message."""
+    head = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode])
     mask_bit = 0x80 if masked else 0
     length = len(payload)
     if length < 126:

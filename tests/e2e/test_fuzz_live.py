@@ -8,10 +8,8 @@ sentinel's ``pong`` is the answer to the example, compared with the one the cont
 names. Meanwhile another user's run must finish, clean. A close (1009) reopens the
 connection for the next example.
 
-Hypothesis and trio meet like this: pytest-trio would run each example in a fresh
-``trio.run`` (and so a fresh server); instead the server lives in this test's trio
-run, hypothesis drives examples from a worker thread, and each example hops back
-into the loop with ``trio.from_thread.run``.
+Hypothesis and trio meet as :mod:`tests.support.loopfuzz` says: one server in this
+test's trio run, examples drawn in a worker thread.
 """
 
 from __future__ import annotations
@@ -23,12 +21,12 @@ from typing import Any
 import attrs
 import pytest
 import trio
-from hypothesis import HealthCheck, given, settings
 from trio_websocket import ConnectionClosed, connect_websocket_url
 
 from tests.support.fuzzframes import EPOCH, FUZZ_USER, Case, Expect, frames
 from tests.support.invariants import check_run
 from tests.support.live import LiveServer
+from tests.support.loopfuzz import examples_in_loop
 from tests.support.wsclient import WsClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::trio.TrioDeprecationWarning")
@@ -144,22 +142,6 @@ async def check(peer: FuzzPeer, bystander: WsClient, case: Case) -> None:
     verify(expect, answer)
 
 
-def fuzz(peer: FuzzPeer, bystander: WsClient) -> Callable[[], None]:
-    """The hypothesis test, run in a worker thread; each example runs in the loop."""
-
-    @settings(
-        max_examples=100,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(frames)
-    def examples(case: Case) -> None:
-        trio.from_thread.run(check, peer, bystander, case)
-
-    return examples
-
-
 async def test_fuzzed_frames_get_the_contracts_answer(
     server_factory: Callable[..., Any], nursery: trio.Nursery
 ) -> None:
@@ -174,7 +156,7 @@ async def test_fuzzed_frames_get_the_contracts_answer(
     )
     peer = FuzzPeer(server, nursery)
     async with server.connect("bystander") as bystander:
-        await trio.to_thread.run_sync(fuzz(peer, bystander))
+        await trio.to_thread.run_sync(examples_in_loop(frames, 100, check, peer, bystander))
     assert server.orchestrator.stats.client_errors.get("internal_error", 0) == 0
     if peer.client is not None:
         await peer.client.ws.aclose()

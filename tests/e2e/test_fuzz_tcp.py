@@ -24,12 +24,12 @@ from typing import Any
 import attrs
 import httpx
 import trio
-from hypothesis import HealthCheck, given, settings
 
 from app.server import state_of
 from tests.support.fuzzhttp import RawCase, raw_cases
 from tests.support.invariants import check_run
 from tests.support.live import LiveServer
+from tests.support.loopfuzz import examples_in_loop
 from tests.support.rawhttp import Answer, exchange
 from tests.support.wsclient import WsClient
 
@@ -56,7 +56,7 @@ def check_answer(answer: Answer) -> None:
         assert 100 <= status < 500 or status in (501, 503, 505), answer.data[:300]
 
 
-async def example(server: LiveServer, bystander: WsClient, case: RawCase, tally: Tally) -> None:
+async def example(server: LiveServer, bystander: WsClient, tally: Tally, case: RawCase) -> None:
     """One raw connection beside a bystander's run; then the service must still serve."""
     pieces = case.pieces(server.token("fuzz"))
 
@@ -81,22 +81,6 @@ async def example(server: LiveServer, bystander: WsClient, case: RawCase, tally:
     tally.statuses[status] = tally.statuses.get(status, 0) + 1
 
 
-def fuzz(server: LiveServer, bystander: WsClient, tally: Tally) -> Callable[[], None]:
-    """The hypothesis test, run in a worker thread; each example runs in the loop."""
-
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(raw_cases())
-    def examples(case: RawCase) -> None:
-        trio.from_thread.run(example, server, bystander, case, tally)
-
-    return examples
-
-
 async def test_fuzzed_byte_streams_leave_the_server_serving(
     server_factory: Callable[..., Any],
 ) -> None:
@@ -108,7 +92,9 @@ async def test_fuzzed_byte_streams_leave_the_server_serving(
     )
     tally = Tally()
     async with server.connect("bystander") as bystander:
-        await trio.to_thread.run_sync(fuzz(server, bystander, tally))
+        await trio.to_thread.run_sync(
+            examples_in_loop(raw_cases(), EXAMPLES, example, server, bystander, tally)
+        )
     print(f"raw TCP fuzz: {attrs.asdict(tally)}")
     assert tally.cases >= EXAMPLES
     assert state_of(server.app).failures.total == 0, state_of(server.app).failures

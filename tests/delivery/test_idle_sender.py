@@ -54,3 +54,19 @@ async def test_a_busy_connection_keeps_its_sender() -> None:
         client.send_message("add 1 1")
         accepted = await client.receive_type("run_accepted")
         check_run(await client.collect_run(accepted["run_id"]))
+
+
+async def test_frames_arriving_as_the_linger_runs_out_are_all_delivered() -> None:
+    """Pings sent at every offset around the linger's end: each gets its pong, in order
+    (an item taken as the linger expired is put back, not failed 4408)."""
+    async with open_test_orchestrator(
+        registry(), default_agent="steps", sender_linger=LINGER
+    ) as harness:
+        client = await harness.connect("edge")
+        offsets = [LINGER + (i - 20) * LINGER / 100 for i in range(41)]
+        for i, offset in enumerate(offsets):
+            await trio.sleep(offset)
+            client.send({"type": "ping", "id": f"p{i}"})
+            with trio.fail_after(5):
+                assert await client.receive() == {"type": "pong", "id": f"p{i}"}
+        assert harness.orchestrator.stats.deadline_misses == 0

@@ -44,6 +44,12 @@ class Mailbox(Generic[T]):
             self._waiter = None
         return True
 
+    def unget(self, item: T) -> None:
+        """Put a taken item back at the front (its reader left before sending it)."""
+        if self._items is None:
+            self._items = deque()
+        self._items.appendleft(item)
+
     def take_nowait(self) -> T | None:
         """The oldest item, or None when empty."""
         return self._items.popleft() if self._items else None

@@ -9,7 +9,6 @@ core is told, it does not guess. Cancellation simply stops the loop.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -63,6 +62,16 @@ def _next_batch(conn: Connection, first: ChannelItem, batch_max: int) -> list[Ou
     return batch
 
 
+class _Progress:
+    """Where a sender stands, for telling a linger expiry from a missed send deadline."""
+
+    __slots__ = ("holding", "writing")
+
+    def __init__(self) -> None:
+        self.holding: ChannelItem | None = None  # taken from the queue, not yet batched
+        self.writing = False
+
+
 class Sender:
     """Delivers one connection's queued frames to its socket."""
 
@@ -86,42 +95,50 @@ class Sender:
         for ``linger`` seconds; True in that last case (the connection is idle: the
         caller starts a sender again when an item comes, see ``Connection.wake``).
 
-        One cancel scope serves every send: its deadline is armed around each write
-        and disarmed after it, which costs less per frame than a fresh
-        ``move_on_after`` each; only a wait on an empty queue gets a scope of its own
-        (the linger), and a busy connection's queue is rarely empty.
+        One cancel scope serves every wait and every write, which costs less per frame
+        than a fresh ``move_on_after`` each: its deadline is the linger while the
+        queue is empty and the send deadline from the start of each write. Only an
+        expiry during a write is a missed send deadline (4408); one before it (the
+        linger ran out as an item came) puts the item back and reports idle, so the
+        caller starts a fresh sender for it.
         """
+        progress = _Progress()
         with trio.CancelScope() as scope:
             while True:
                 first = conn.queue.take_nowait()
                 if first is None:
-                    first = await self._wait(conn)
-                    if first is None:
-                        return True  # lingered with nothing to send: the socket stays
-                if not await self._deliver(conn, first, scope, send):
+                    scope.deadline = trio.current_time() + self._linger
+                    first = await conn.queue.take()
+                progress.holding = first
+                if not await self._deliver(conn, first, scope, send, progress):
                     return False
-        self._stats.deadline_misses += 1  # only a write's deadline cancels that scope
-        conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")
-        return False
-
-    async def _wait(self, conn: Connection) -> ChannelItem | None:
-        """The next item, or None if none comes within the linger."""
-        with trio.move_on_after(self._linger):
-            return await conn.queue.take()
-        return None
+        if progress.writing:
+            self._stats.deadline_misses += 1
+            conn.fail(CLOSE_SLOW_CONSUMER, "slow consumer: send deadline missed")
+            return False
+        if progress.holding is not None:
+            conn.queue.unget(progress.holding)
+        return True
 
     async def _deliver(
-        self, conn: Connection, first: ChannelItem, scope: trio.CancelScope, send: SendText
+        self,
+        conn: Connection,
+        first: ChannelItem,
+        scope: trio.CancelScope,
+        send: SendText,
+        progress: _Progress,
     ) -> bool:
         """Write ``first`` and what else is queued as one frame; False once closing."""
         # One scheduler pass lets events emitted in the same pass (a tool's executing
         # + completed, run_accepted + agent_started) join this frame.
         await trio.lowlevel.checkpoint()
+        progress.holding = None
         batch = _next_batch(conn, first, self._batch_max)
         if batch:
             scope.deadline = trio.current_time() + self._deadline
+            progress.writing = True
             await send(join_frames(item.text for item in batch))
-            scope.deadline = math.inf
+            progress.writing = False
             self._record(conn, batch)
         if conn.close_after is not None:
             conn.fail(conn.close_after.code, conn.close_after.reason)

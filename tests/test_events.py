@@ -1,8 +1,8 @@
 """One event vocabulary: ``wsao_trio.protocol.EVENTS``, and everything that must agree.
 
 A new event type is added to the table in ``protocol.py``; this test then names each
-place that has not caught up: the AG-UI mapper, the stress checker, the chat page's
-JavaScript (``app/static``) and ``docs/protocol.md``.
+place that has not caught up: the AG-UI mapper, the stress checker, the Python client's
+run reducer, the chat page's JavaScript (``app/static``) and ``docs/protocol.md``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 
 from stress import checker
 from wsao_trio.agui.mapper import EventMapper, RunIds
+from wsao_trio.client import reducer
 from wsao_trio.protocol import (
     CONTROL_FRAMES,
     CRITICAL_EVENTS,
@@ -67,6 +68,10 @@ def test_the_agui_mapper_maps_every_run_event() -> None:
 def test_the_stress_checker_reads_the_table() -> None:
     assert checker.CRITICAL == CRITICAL_EVENTS
     assert checker.TERMINAL == TERMINAL_EVENTS
+
+
+def test_the_python_client_reads_the_table() -> None:
+    assert set(reducer.STATUS_OF_TERMINAL) == TERMINAL_EVENTS
 
 
 def test_the_chat_page_knows_every_event() -> None:

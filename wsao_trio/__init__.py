@@ -10,8 +10,8 @@ re-exported here (``from wsao_trio import Orchestrator``), and nothing outside t
 package imports a ``wsao_trio._*`` module. The layers, each importing only those
 below it (checked by the import-linter contracts in ``pyproject.toml``)::
 
-    auth metrics websocket testing agui/ llm/   public extras (optional deps: import
-                                                them from their own modules)
+    auth metrics websocket testing client/      public extras (optional deps: import
+    agui/ llm/                                  them from their own modules)
     _service/    orchestrator, session, janitor, health, loop lag; host.py (the
                  ServiceHost Protocol the helpers see), assembly.py (picks the engine)
     _runs/       context, notifier, dispatcher, run context, supervisor, runner,
@@ -19,8 +19,8 @@ below it (checked by the import-linter contracts in ``pyproject.toml``)::
     _backplane/  base.py (the seam: Backplane, RunHost, View, Stored, Claim);
                  engines memory.py and redis/ (only assembly.py imports them)
     _delivery/   transport, connections and their hub, senders
-    _state/      sans-IO (no trio): event log, dedup, run state, ids, latency,
-                 rate limit, counters, credentials
+    _state/      sans-IO (no trio): event log, dedup, run state, delta merging, ids,
+                 latency, rate limit, counters, credentials
     protocol config logsafety                   kernel: public modules that import
     errors extras                               nothing above them
 """

@@ -48,8 +48,9 @@ def _control(*keys: str, optional: tuple[str, ...] = ()) -> EventSpec:
 
 
 #: The event vocabulary: every frame type the server sends. The AG-UI mapper, the
-#: stress checker, the chat page's JavaScript and ``docs/protocol.md`` all follow this
-#: table, and ``tests/test_events.py`` checks that they agree with it.
+#: stress checker, the Python client's run reducer, the chat page's JavaScript and
+#: ``docs/protocol.md`` all follow this table; ``tests/test_events.py`` checks that
+#: they agree with it.
 EVENTS: Final[Mapping[str, EventSpec]] = MappingProxyType(
     {
         "agent_started": _run("message_id", "message", critical=True),

@@ -64,6 +64,8 @@ async def test_join_resume_and_stop_on_the_other_server(
     whole = [m.data for m in seen] + [m.data for m in rest[len(opening) :]]
     check_agui(whole)
     deltas = [e["delta"] for e in whole if e["type"] == "TEXT_MESSAGE_CONTENT"]
-    assert deltas == [f"chunk {i} " for i in range(1, len(deltas) + 1)]  # none lost or doubled
+    # none lost or doubled (a CONTENT may carry several chunks: deltas merge under load)
+    chunks = "".join(deltas).split()
+    assert chunks == [w for i in range(1, len(chunks) // 2 + 1) for w in ("chunk", str(i))]
     assert whole[-1]["outcome"] == {"type": "cancelled"}
     assert foreign.status_code == 404

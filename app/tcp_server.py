@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 import hypercorn.trio.run as trio_run
 import trio
+from hypercorn.events import Closed, Event
 from hypercorn.trio.tcp_server import TCPServer
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -104,6 +105,16 @@ class GuardedTCPServer(TCPServer):
         finally:
             vars(self).pop("protocol", None)
             vars(self).pop("_task_group", None)
+
+    async def protocol_send(self, event: Event) -> None:
+        """hypercorn's send, where a write that meets the socket being shut by another
+        task (``BusyResourceError`` from ``send_eof`` racing ``send_all``: a broken
+        chunked body while an answer streams) means what a broken socket means: the
+        connection is over. hypercorn catches only Broken/ClosedResourceError there."""
+        try:
+            await super().protocol_send(event)
+        except trio.BusyResourceError:
+            await self.protocol.handle(Closed())
 
     async def _close(self) -> None:
         """Close the socket even when the task that closes it is being cancelled.

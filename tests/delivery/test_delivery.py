@@ -8,6 +8,8 @@ import trio.testing
 
 from tests.support.agents_for_tests import registry
 from tests.support.invariants import check_run, check_stream
+from wsao_trio._delivery.connections import ConnectionHub
+from wsao_trio._state.stats import OrchestratorStats
 from wsao_trio.protocol import CLOSE_SLOW_CONSUMER, UserMessage
 from wsao_trio.testing import open_test_orchestrator
 
@@ -81,3 +83,13 @@ async def test_ensure_event_delivery_true_when_written_false_without_connection(
         )
         assert not await orch.ensure_event_delivery(online.context, "agent_completed", {})
         await client.receive_type("agent_thinking")
+
+
+async def test_a_cancelled_or_timed_out_delivery_wait_leaves_no_waiter() -> None:
+    hub = ConnectionHub(16, OrchestratorStats(), trio.current_time)
+    assert await hub.wait_delivered("u", 5, timeout=0.01) is False  # timed out
+    with trio.move_on_after(0.01):  # cancelled from outside
+        await hub.wait_delivered("u", 6, timeout=60)
+    assert hub._waiters.get("u") is None  # nothing left to leak
+    hub.mark_delivered("u", 7)
+    assert await hub.wait_delivered("u", 6, timeout=0.01) is True

@@ -230,19 +230,20 @@ class ConnectionHub:
         """Wait up to ``timeout`` seconds until ``seq`` of the user is written or acked.
 
         True once any connection of the user wrote it to its socket or the user
-        acked it (on any process); False at the timeout. A call cancelled from
-        outside leaves its waiter registered until that seq is delivered or the
-        user is forgotten (harmless: setting an Event nobody awaits).
+        acked it (on any process); False at the timeout. Cancellation propagates; a
+        timed-out or cancelled call leaves no waiter behind.
         """
         if self._delivered.get(user_id, 0) >= seq:
             return True
         event = trio.Event()
         self._waiters.setdefault(user_id, []).append((seq, event))
-        with trio.move_on_after(timeout):
-            await event.wait()
-        if not event.is_set():
-            waiters = [(s, ev) for s, ev in self._waiters.get(user_id, []) if ev is not event]
-            self._set_waiters(user_id, waiters)
+        try:
+            with trio.move_on_after(timeout):
+                await event.wait()
+        finally:
+            if not event.is_set():
+                waiters = self._waiters.get(user_id, [])
+                self._set_waiters(user_id, [(s, ev) for s, ev in waiters if ev is not event])
         return event.is_set()
 
     def forget_user(self, user_id: str) -> None:

@@ -2,7 +2,8 @@
 
 A new event type is added to the table in ``protocol.py``; this test then names each
 place that has not caught up: the AG-UI mapper, the stress checker, the Python client's
-run reducer, the chat page's JavaScript (``app/static``) and ``docs/protocol.md``.
+run reducer, the chat page's JavaScript (``app/static``), the JS client (``clients/js``)
+and ``docs/protocol.md``.
 """
 
 from __future__ import annotations
@@ -81,7 +82,15 @@ def test_the_chat_page_knows_every_event() -> None:
     apply_event = model[model.index("function applyEvent(") :]
     apply_event = apply_event[: apply_event.index("\n}\n")]
     assert set(re.findall(r'case "(\w+)":', apply_event)) == RUN_EVENTS
-    assert _js_object_keys(chat, "const CONTROL = {") == CONTROL_FRAMES
+    assert "const CONTROL" not in chat  # control frames are the SDK's (below)
+
+
+def test_the_js_client_handles_every_control_frame() -> None:
+    """``@wsao/client`` (vendored for the page) reads every control frame; a pong needs nothing."""
+    client = (ROOT / "clients" / "js" / "src" / "client.ts").read_text(encoding="utf-8")
+    on_frame = client[client.index("private onFrame(") :]
+    on_frame = on_frame[: on_frame.index("\n  }\n")]
+    assert set(re.findall(r'case "(\w+)":', on_frame)) | {"pong"} == CONTROL_FRAMES
 
 
 @pytest.mark.parametrize(

@@ -1,37 +1,26 @@
-// wsao_trio chat page: a client of PROTOCOL.md (contract v1) and the `auth` extension.
+// wsao_trio chat page: the UI over @wsao/client (clients/js, vendored in /static/vendor).
 //
-// Shape: one state object (S) fed by the socket; every agent event is deduplicated by
-// its per-user `seq`, stored with its run, and the run's turn is re-derived from the
-// run's events (so rendering is idempotent: replaying the same events after a
-// reconnect or a reload draws the same turn). The page shows one thread at a time;
-// every run of the user still arrives in every tab. What events mean lives in
-// chat-model.js, wording in chat-text.js, drawing in chat-render.js, the shared
-// sign-in session and token timing in chat-auth.js.
-import {
-  STATUS_LABELS, STARTERS, PLACEHOLDERS, errorFrameText, fmtAgo,
-} from "/static/chat-text.js";
+// The SDK owns the socket and the whole delivery contract: reconnect with backoff, resume
+// with last seq and epoch, dedup, acks, re-sending an unanswered message with its id,
+// token renewal, replay gaps, and folding events into runs (`client.state.runs`). This
+// file draws that state: one thread at a time, sign-in, threads, starters, pending
+// messages, Stop, notices. What events mean for a turn lives in chat-model.js, wording
+// in chat-text.js, drawing in chat-render.js, the shared sign-in session in chat-auth.js.
+import { WsaoClient } from "/static/vendor/wsao-client/index.js";
+import { STATUS_LABELS, STARTERS, PLACEHOLDERS, errorFrameText, fmtAgo } from "/static/chat-text.js";
 import { el, buildTurn, updateTurn, answerOf } from "/static/chat-render.js";
-import { TERMINAL, deriveRun, isFinished, threadSummaries } from "/static/chat-model.js";
+import { deriveRun, threadSummaries } from "/static/chat-model.js";
 import {
-  jwtClaims, tokenExpired, tokenExpiry, refreshAt, fetchDevToken,
+  jwtClaims, tokenExpired, tokenExpiry, fetchDevToken,
   loadSession, saveSession, clearSession, watchSession, cacheStore,
 } from "/static/chat-auth.js";
 
 // ---------------------------------------------------------------- constants
-const MAX_STORED_EVENTS = 500; // per user, in localStorage
-const MAX_MEMORY_EVENTS = 10000; // in this tab; oldest finished runs go first
-const ACK_EVERY = 20;
-const TICK_MS = 500;
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 5000;
-const PING_INTERVAL_MS = 20000;
-const SILENCE_LIMIT_MS = 50000; // no frame at all for this long: drop and reconnect
-const GAP_RESUME_MS = 1500; // a hole in seq for this long: ask for it again
-const GAP_SKIP_MS = 5000; // still there: accept the hole and move on
-const EPOCH_GAP_WAIT_MS = 800;
-const AUTH_ANSWER_MS = 5000; // an `auth` frame unanswered this long: reconnect with the token
-const REFRESH_RETRY_MS = 3000;
-const cacheKey = (user) => "wsao:v1:events:" + user;
+const BACKOFF = { initialMs: 250, maxMs: 5000 };
+// A fresh page asks for the user's whole history: a resume from seq 0 naming no epoch
+// the server has (it answers with `replay_gap` "epoch" and every event it holds).
+const NO_EPOCH = "none";
+const cacheKey = (user) => "wsao:v2:view:" + user;
 const $ = (sel, root = document) => root.querySelector(sel);
 
 function uuid() {
@@ -48,46 +37,29 @@ function uuid() {
 const S = {
   config: { dev_auth: true, agent_types: ["assistant", "scripted"], default_agent: "assistant" },
   user: null,
-  token: null,
-  epoch: null,
-  contig: 0, // highest seq such that every event up to it was seen (or declared lost)
-  pendingSeqs: new Set(), // seen seqs above contig (a hole is below them)
-  runs: new Map(), // run_id -> run
+  token: null, // this tab's newest token (sign-in, or the last one handed to the client)
+  client: null, // the WsaoClient of the signed-in user
+  offs: [], // its listeners, removed on sign-out
+  status: null, // the client's last connection status
+  lastClose: null,
+  epoch: null, // the server epoch this page has shown runs of
+  expectEpochGap: false, // the next `replay_gap` "epoch" is the one we asked for (or follows a notice)
+  runs: new Map(), // run_id -> the page's card data; `events` are the SDK's run view's
+  views: null, // client.state.runs last drawn
+  retired: new Set(), // run ids of an earlier epoch: no longer shown
   thread: null, // the thread on screen (null: a new chat)
   follow: false, // on a fresh new chat: show the thread of the newest run (from any tab)
-  newThreadFor: null, // message_id whose run_accepted names the new thread
-  outbox: [], // user_message frames not yet answered by run_accepted
+  newThread: null, // {messageId, promise}: the message whose run names the new thread
+  pending: [], // messages sent and not yet accepted: {messageId, text, agentType, threadId}
   drafts: new Map(), // message_id -> {text, agent_type}
-  acked: 0,
-  sinceAck: 0,
-  gapSince: null,
-  gapResumeSent: false,
 };
 
-const conn = {
-  ws: null,
-  id: 0, // increments per socket; outbox items remember where they were sent
-  opening: false,
-  gotConnected: false, // the current socket received `connected`
-  tokenUsed: null, // the token in the current socket's URL
-  needFreshToken: false, // the last handshake failed or the server said 4401
-  backoff: BACKOFF_MIN_MS,
-  reconnectTimer: null,
-  lastFrameAt: 0,
-  lastPingAt: 0,
-  epochGapTimer: null,
-  expectEpochGap: false,
+// The browser test reads the count of `auth_ok` answers (token renewals on the open socket).
+window.__wsaoAuth = {
+  get okCount() {
+    return S.client ? S.client.stats.renewals : 0;
+  },
 };
-
-const auth = {
-  refreshAt: null, // epoch ms at which to fetch a fresh token
-  refreshing: false,
-  pending: null, // token sent in an `auth` frame, not yet answered
-  pendingSince: 0,
-  okCount: 0, // `auth_ok` frames received (the browser test reads it)
-  warned: false,
-};
-window.__wsaoAuth = auth;
 
 // ---------------------------------------------------------------- status, toasts, notices
 function setStatus(state, label) {
@@ -115,7 +87,7 @@ function notice(text, kind = "info") {
   while (box.children.length > 4) box.firstElementChild.remove();
 }
 
-// ---------------------------------------------------------------- persistence
+// ---------------------------------------------------------------- persistence (view only)
 let saveTimer = null;
 
 function persistSoon() {
@@ -123,28 +95,14 @@ function persistSoon() {
   saveTimer = setTimeout(persistNow, 300);
 }
 
-function eventsForStorage(limit) {
-  const runs = [...S.runs.values()].filter((r) => r.events.length).sort((a, b) => b.firstSeq - a.firstSeq);
-  const out = [];
-  for (const run of runs) {
-    if (out.length && out.length + run.events.length > limit) break;
-    out.push(...run.events.slice(-limit));
-  }
-  return out.sort((a, b) => a.seq - b.seq);
-}
-
 function persistNow() {
   clearTimeout(saveTimer);
   saveTimer = null;
   if (!S.user) return;
-  for (const limit of [MAX_STORED_EVENTS, 150, 30, 0]) {
-    const data = { epoch: S.epoch, contig: S.contig, thread: S.thread, events: eventsForStorage(limit) };
-    try {
-      cacheStore.set(cacheKey(S.user), JSON.stringify(data));
-      return;
-    } catch {
-      // quota: retry with fewer events
-    }
+  try {
+    cacheStore.set(cacheKey(S.user), JSON.stringify({ epoch: S.epoch, thread: S.thread }));
+  } catch {
+    // quota: the view is only a convenience
   }
 }
 
@@ -157,69 +115,10 @@ function restore(user) {
   }
   if (!data || typeof data !== "object") return;
   S.epoch = typeof data.epoch === "string" ? data.epoch : null;
-  S.contig = Number.isInteger(data.contig) ? data.contig : 0;
   S.thread = typeof data.thread === "string" ? data.thread : null;
-  for (const ev of Array.isArray(data.events) ? data.events : []) {
-    if (!ev || !Number.isInteger(ev.seq) || typeof ev.run_id !== "string") continue;
-    if (ev.seq > S.contig) S.pendingSeqs.add(ev.seq);
-    addToRun(ev);
-  }
 }
 
-// ---------------------------------------------------------------- seq bookkeeping
-function advanceContig() {
-  while (S.pendingSeqs.has(S.contig + 1)) {
-    S.pendingSeqs.delete(S.contig + 1);
-    S.contig += 1;
-  }
-  for (const seq of S.pendingSeqs) if (seq <= S.contig) S.pendingSeqs.delete(seq);
-  if (!S.pendingSeqs.size) {
-    S.gapSince = null;
-    S.gapResumeSent = false;
-  } else if (S.gapSince === null) {
-    S.gapSince = Date.now();
-  }
-}
-
-/** Returns true when the event is new (and was stored), false for a copy. */
-function ingestEvent(ev) {
-  if (ev.seq <= S.contig || S.pendingSeqs.has(ev.seq)) return false;
-  S.pendingSeqs.add(ev.seq);
-  advanceContig();
-  if (typeof ev.run_id === "string") addToRun(ev);
-  if (S.follow && ev.type === "agent_started" && typeof ev.thread_id === "string" && ev.thread_id !== S.thread) {
-    S.thread = ev.thread_id; // a run started in another tab while this one waits on a new chat
-    markView(true);
-  }
-  S.sinceAck += 1;
-  if (S.sinceAck >= ACK_EVERY) sendAck();
-  persistSoon();
-  return true;
-}
-
-function sendAck() {
-  if (S.contig > S.acked && sendFrame({ type: "ack", seq: S.contig })) {
-    S.acked = S.contig;
-    S.sinceAck = 0;
-  }
-}
-
-function checkGap() {
-  if (!S.pendingSeqs.size || S.gapSince === null) return;
-  const age = Date.now() - S.gapSince;
-  if (age > GAP_SKIP_MS) {
-    notice("A few updates never arrived; continuing without them.", "warn");
-    S.contig = Math.min(...S.pendingSeqs) - 1;
-    advanceContig();
-    persistSoon();
-  } else if (age > GAP_RESUME_MS && !S.gapResumeSent) {
-    const frame = { type: "resume", last_seq: S.contig };
-    if (S.epoch) frame.epoch = S.epoch;
-    S.gapResumeSent = sendFrame(frame);
-  }
-}
-
-// ---------------------------------------------------------------- runs (model)
+// ---------------------------------------------------------------- runs (the SDK's, drawn)
 function getRun(runId) {
   let run = S.runs.get(runId);
   if (!run) {
@@ -237,6 +136,7 @@ function getRun(runId) {
       card: null,
       placedSeq: null,
       stale: true,
+      view: null,
       ui: { stepsOpen: false, toolsOpen: new Set(), debugOpen: false, eventsOpen: new Set() },
     };
     S.runs.set(runId, run);
@@ -245,31 +145,25 @@ function getRun(runId) {
   return run;
 }
 
-function addToRun(ev) {
-  const run = getRun(ev.run_id);
-  if (ev.thread_id && run.thread !== ev.thread_id) {
-    run.thread = ev.thread_id;
-    threadsDirty = true;
-  }
-  run.agent = ev.agent_type || run.agent;
-  const evs = run.events;
-  if (!evs.length || evs[evs.length - 1].seq < ev.seq) evs.push(ev);
-  else evs.splice(evs.findIndex((e) => e.seq > ev.seq), 0, ev);
-  if (ev.seq < run.firstSeq) run.firstSeq = ev.seq;
-  if (ev.type === "agent_started" && ev.payload && ev.payload.message_id) run.messageId = ev.payload.message_id;
-  if (ev.type in TERMINAL || ev.type === "agent_started") threadsDirty = true;
-  markDirty(run);
-}
-
-function trimMemory() {
-  let total = 0;
-  for (const run of S.runs.values()) total += run.events.length;
-  if (total <= MAX_MEMORY_EVENTS) return;
-  const finished = [...S.runs.values()].filter(isFinished).sort((a, b) => a.firstSeq - b.firstSeq);
-  for (const run of finished) {
-    if (total <= MAX_MEMORY_EVENTS * 0.8) break;
-    total -= run.events.length;
-    dropRun(run);
+/** Take the client's run views that changed since the last draw. */
+function syncRuns(views) {
+  if (views === S.views) return;
+  S.views = views;
+  for (const [id, view] of Object.entries(views)) {
+    if (S.retired.has(id)) continue;
+    const run = getRun(id);
+    if (run.view === view) continue;
+    run.view = view;
+    run.events = view.events;
+    run.firstSeq = view.events.length ? view.events[0].seq : Infinity;
+    if (view.threadId && run.thread !== view.threadId) {
+      run.thread = view.threadId;
+      threadsDirty = true;
+    }
+    run.agent = view.agentType || run.agent;
+    run.messageId = view.messageId || run.messageId;
+    if (view.status !== "running" && view.status !== "accepted") threadsDirty = true;
+    markDirty(run);
   }
 }
 
@@ -282,18 +176,14 @@ function dropRun(run) {
 
 function clearAllRuns() {
   for (const run of [...S.runs.values()]) dropRun(run);
-  S.pendingSeqs.clear();
-  S.contig = 0;
-  S.acked = 0;
-  S.sinceAck = 0;
-  S.gapSince = null;
-  S.gapResumeSent = false;
+  S.retired.clear();
+  S.views = null;
 }
 
 // ---------------------------------------------------------------- rendering
 const dirty = new Set();
 let threadsDirty = false;
-let viewDirty = false; // the thread on screen, the outbox or the connection changed
+let viewDirty = false; // the thread on screen, the pending messages or the connection changed
 let jumpToEnd = false; // the thread on screen changed or this tab sent: show the newest turn
 let renderTimer = null;
 let agentTouched = false; // keep the user's agent choice when /api/config arrives late
@@ -315,7 +205,6 @@ const visible = (run) => (run.thread || null) === S.thread;
 function flushRender() {
   clearTimeout(renderTimer);
   renderTimer = null;
-  trimMemory();
   const feed = $("#feed");
   const stick = jumpToEnd || feed.scrollHeight - feed.scrollTop - feed.clientHeight < 160;
   for (const run of dirty) renderRun(run);
@@ -377,14 +266,14 @@ function renderView(full) {
 }
 
 function pendingHere() {
-  return S.outbox.filter((item) => (S.thread ? item.thread_id === S.thread : !item.thread_id));
+  return S.pending.filter((item) => (S.thread ? item.threadId === S.thread : !item.threadId));
 }
 
 function pendingBubble(item) {
-  const waiting = conn.ws && conn.gotConnected ? "Sending…" : "Waiting for the connection…";
+  const waiting = S.client && S.client.state.status === "open" ? "Sending…" : "Waiting for the connection…";
   return el(
     "article",
-    { class: "turn pending", "data-message-id": item.message_id },
+    { class: "turn pending", "data-message-id": item.messageId },
     el("div", { class: "user-row" }, el("div", { class: "user-msg bubble", text: item.text })),
     el("div", { class: "pending-note", text: waiting }),
   );
@@ -436,14 +325,14 @@ function renderThreadIndicator() {
     node.textContent = "Replying in this conversation";
     node.title = `thread ${S.thread}`;
   } else {
-    node.textContent = S.newThreadFor ? "Starting a new conversation…" : "New conversation";
+    node.textContent = S.newThread ? "Starting a new conversation…" : "New conversation";
     node.title = "The next message opens a new thread";
   }
 }
 
 function selectThread(threadId) {
   S.thread = threadId;
-  S.newThreadFor = null;
+  S.newThread = null;
   S.follow = false;
   closeDrawer();
   markView(true);
@@ -481,17 +370,6 @@ async function copyAnswer(run) {
 }
 
 // ---------------------------------------------------------------- sending
-function sendFrame(frame) {
-  const ws = conn.ws;
-  if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-  try {
-    ws.send(JSON.stringify(frame));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function submitMessage(ev) {
   ev.preventDefault();
   const box = $("#message");
@@ -503,164 +381,157 @@ function submitMessage(ev) {
 }
 
 function sendText(text, agentType) {
-  if (!S.user) return;
-  const item = { type: "user_message", message_id: uuid(), text, agent_type: agentType || undefined };
-  if (S.thread) item.thread_id = S.thread;
-  else if (S.newThreadFor) item.awaitThreadOf = S.newThreadFor;
-  else S.newThreadFor = item.message_id;
+  if (!S.client) return;
+  const item = { messageId: uuid(), text, agentType: agentType || undefined, threadId: S.thread };
+  const after = !S.thread && S.newThread ? S.newThread.promise : null; // behind the new thread's first message
   S.follow = false;
-  S.drafts.set(item.message_id, { text, agent_type: item.agent_type });
-  S.outbox.push(item);
+  S.drafts.set(item.messageId, { text, agent_type: item.agentType });
+  S.pending.push(item);
+  const promise = dispatch(item, after);
+  if (!S.thread && !after) S.newThread = { messageId: item.messageId, promise };
   markView(true);
-  flushOutbox();
 }
 
-/** Sends queued user messages in order; a resend after reconnect is safe (message_id dedup). */
-function flushOutbox() {
-  for (const item of S.outbox) {
-    if (item.sentOn === conn.id) continue;
-    if (item.awaitThreadOf && !item.thread_id) return; // keeps order behind the new thread's first message
-    const { sentOn, awaitThreadOf, ...frame } = item;
-    if (!sendFrame(frame)) return;
-    item.sentOn = conn.id;
+/** Hands the message to the client (which re-sends it after drops, by its id); resolves with its thread. */
+async function dispatch(item, after) {
+  const client = S.client;
+  if (after) item.threadId = (await after) || null;
+  if (client !== S.client) return null;
+  const options = { messageId: item.messageId };
+  if (item.agentType) options.agentType = item.agentType;
+  if (item.threadId) options.threadId = item.threadId;
+  try {
+    const accepted = await client.send(item.text, options);
+    if (client === S.client) onAccepted(item, accepted);
+    return accepted.threadId;
+  } catch (err) {
+    if (client === S.client) onRefused(item, err);
+    return null;
   }
+}
+
+function onAccepted(item, { runId, threadId, duplicate }) {
+  S.pending = S.pending.filter((i) => i !== item);
+  const shownBefore = S.thread;
+  if (S.newThread && S.newThread.messageId === item.messageId) {
+    S.newThread = null;
+    if (!S.thread && threadId) S.thread = threadId;
+  }
+  if (S.retired.has(runId)) return;
+  const run = getRun(runId);
+  run.messageId = run.messageId || item.messageId;
+  if (!run.thread && threadId) run.thread = threadId;
+  if (!run.agent) run.agent = item.agentType || null;
+  if (duplicate) run.duplicate = true;
+  markDirty(run);
+  markView(S.thread !== shownBefore);
+  persistSoon();
+}
+
+function onRefused(item, err) {
+  const code = String((err && err.code) || "error");
+  if (code === "closed") return;
+  S.pending = S.pending.filter((i) => i !== item);
+  if (S.newThread && S.newThread.messageId === item.messageId) S.newThread = null;
+  const text = errorFrameText(code, err && typeof err.message === "string" ? err.message : "");
+  const box = $("#message");
+  if (!box.value.trim()) {
+    box.value = item.text; // nothing typed since: give the text back to edit or resend
+    autoGrow();
+  }
+  toast(`Your message was not sent. ${text}`, code === "rate_limited" || code === "overloaded" ? "warn" : "error");
+  markView();
 }
 
 function stopRun(runId) {
   const run = S.runs.get(runId);
-  if (!run) return;
-  if (!sendFrame({ type: "stop_agent", run_id: runId })) {
-    toast("Not connected right now, so the response can't be stopped yet. Try again in a moment.", "warn");
-    return;
-  }
-  run.stopping = true;
+  if (!run || !S.client) return;
+  run.stopping = true; // the client sends `stop_agent` now, or once connected again
   markDirty(run);
+  S.client.stop(runId).catch((err) => {
+    if (!err || err.code === "closed") return;
+    run.stopping = false;
+    run.note = errorFrameText(String(err.code), String(err.message || ""));
+    markDirty(run);
+  });
 }
 
-// ---------------------------------------------------------------- incoming frames
-function handleLine(line) {
-  let msg;
-  try {
-    msg = JSON.parse(line);
-  } catch {
-    console.warn("wsao: unparsable line", line);
-    return;
-  }
-  if (!msg || typeof msg !== "object") return;
-  if (Number.isInteger(msg.seq)) {
-    ingestEvent(msg);
-    return;
-  }
-  const handler = CONTROL[msg.type];
-  if (handler) handler(msg);
-  else console.info("wsao: ignoring frame", msg);
-}
-
-const CONTROL = {
-  connected: onConnected,
-  run_accepted: onRunAccepted,
-  error: onError,
-  replay_gap: onReplayGap,
-  auth_ok: onAuthOk,
-  pong: () => {},
-};
-
+// ---------------------------------------------------------------- the client's news
 const EPOCH_TEXT = "The server restarted and kept no earlier messages; showing what it still has.";
 
-function onConnected(f) {
-  conn.backoff = BACKOFF_MIN_MS;
-  conn.gotConnected = true;
-  conn.needFreshToken = false;
-  S.acked = 0;
-  S.sinceAck = 0;
-  setStatus("connected");
-  if (S.token !== conn.tokenUsed) adoptToken(S.token); // refreshed while the socket opened
-  if (S.epoch && typeof f.epoch === "string" && f.epoch !== S.epoch) {
-    epochReset(EPOCH_TEXT);
-    conn.expectEpochGap = true;
-    clearTimeout(conn.epochGapTimer);
-    conn.epochGapTimer = setTimeout(() => {
-      // The server did not announce the gap itself: ask for its whole log.
-      if (conn.expectEpochGap) sendFrame({ type: "resume", last_seq: 0, epoch: S.epoch });
-      conn.expectEpochGap = false;
-    }, EPOCH_GAP_WAIT_MS);
+function onClientState(state) {
+  if (state.status !== S.status) {
+    S.status = state.status;
+    if (state.status === "open") setStatus("connected");
+    else if (state.status === "closed") setStatus("offline", "Signed out");
+    else setStatus("reconnecting", STATUS_LABELS[state.status]);
+    markView(); // the pending messages' note
   }
-  if (typeof f.epoch === "string") S.epoch = f.epoch;
-  flushOutbox();
-  markView();
-  persistSoon();
+  if (state.lastClose !== S.lastClose) {
+    S.lastClose = state.lastClose;
+    if (state.lastClose && state.lastClose.code === 1001) notice("The server is restarting; reconnecting…", "info");
+  }
+  if (state.epoch && state.epoch !== NO_EPOCH && state.epoch !== S.epoch) {
+    if (S.epoch) {
+      epochReset(state.runs); // a new log on the server: the runs shown are of the old one
+      S.expectEpochGap = true;
+    }
+    S.epoch = state.epoch;
+    persistSoon();
+  }
+  syncRuns(state.runs);
 }
 
-function epochReset(text) {
-  clearAllRuns();
+/** Runs of an earlier epoch (the client kept them with their cursor reset) leave the page. */
+function epochReset(views) {
+  for (const [id, view] of Object.entries(views)) {
+    if (view.lastSeq !== 0 || !view.events.length) continue;
+    S.retired.add(id);
+    const run = S.runs.get(id);
+    if (run) dropRun(run);
+  }
   S.thread = null;
-  S.newThreadFor = null;
+  S.newThread = null;
   S.follow = true;
-  notice(text, "warn");
+  notice(EPOCH_TEXT, "warn");
   markView();
-  flushRender();
   persistSoon();
 }
 
-function onReplayGap(f) {
-  const oldest = Number.isInteger(f.oldest_available) ? f.oldest_available : 1;
-  if (f.reason === "epoch") {
-    if (!conn.expectEpochGap) epochReset(EPOCH_TEXT);
-    conn.expectEpochGap = false;
-    clearTimeout(conn.epochGapTimer);
-    S.contig = Math.max(0, oldest - 1);
-  } else {
-    notice("Some older updates are no longer kept by the server; showing what remains.", "warn");
-    S.contig = Math.max(S.contig, oldest - 1);
-    markRunsWithLostEvents(oldest);
+function onClientEvent(ev) {
+  if (ev.type === "replay_gap") return onReplayGap(ev);
+  if (S.follow && ev.type === "agent_started" && typeof ev.thread_id === "string" && ev.thread_id !== S.thread) {
+    S.thread = ev.thread_id; // a run started in another tab while this one waits on a new chat
+    markView(true);
+    persistSoon();
   }
-  advanceContig();
-  persistSoon();
 }
 
-/** A run whose known events all predate the gap and which has no terminal event may have ended unseen. */
-function markRunsWithLostEvents(oldest) {
+function onReplayGap(gap) {
+  if (gap.reason === "epoch") {
+    if (!S.expectEpochGap) epochReset(S.client.state.runs);
+    S.expectEpochGap = false;
+    return;
+  }
+  notice("Some older updates are no longer kept by the server; showing what remains.", "warn");
+  // A run whose known events all predate the gap and which has not ended may have ended unseen.
+  const oldest = Number.isInteger(gap.oldest_available) ? gap.oldest_available : 1;
   for (const run of S.runs.values()) {
     const last = run.events[run.events.length - 1];
-    if (!last || last.seq >= oldest || last.type in TERMINAL) continue;
+    if (!last || last.seq >= oldest || (run.view && run.view.status !== "running")) continue;
     run.lost = true;
     markDirty(run);
   }
 }
 
-function onRunAccepted(f) {
-  const idx = S.outbox.findIndex((i) => i.message_id === f.message_id);
-  if (idx >= 0) S.outbox.splice(idx, 1);
-  if (typeof f.run_id !== "string") return;
-  const shownBefore = S.thread;
-  if (S.newThreadFor && S.newThreadFor === f.message_id) {
-    S.newThreadFor = null;
-    if (typeof f.thread_id === "string" && !S.thread) S.thread = f.thread_id;
-  }
-  for (const item of S.outbox) {
-    if (item.awaitThreadOf === f.message_id) item.thread_id = f.thread_id;
-  }
-  const run = getRun(f.run_id);
-  run.messageId = run.messageId || f.message_id;
-  if (!run.thread && typeof f.thread_id === "string") run.thread = f.thread_id;
-  if (!run.agent) run.agent = (S.drafts.get(f.message_id) || {}).agent_type || null;
-  if (f.duplicate === true) run.duplicate = true;
-  markDirty(run);
-  markView(S.thread !== shownBefore);
-  flushOutbox();
-  persistSoon();
-}
-
-function onError(f) {
-  const code = String(f.code ?? "error");
-  if (auth.pending && (code === "unauthorized" || code === "unknown_type")) {
-    reconnectWithToken(); // the server refused (or does not know) the `auth` frame
+function onClientError(err) {
+  const code = String(err.code || "error");
+  if (code === "unauthorized" || code === "connect_failed") {
+    console.warn("wsao:", err.message); // the client reconnects with a fresh token
     return;
   }
-  const text = errorFrameText(code, typeof f.message === "string" ? f.message : "");
-  const idx = f.ref ? S.outbox.findIndex((i) => i.message_id === f.ref) : -1;
-  if (idx >= 0) return onMessageRefused(idx, code, text);
-  const run = f.ref ? S.runs.get(f.ref) : null;
+  const run = err.ref ? S.runs.get(err.ref) : null;
+  const text = errorFrameText(code, typeof err.message === "string" ? err.message : "");
   if (run) {
     run.stopping = false;
     run.note = text;
@@ -670,205 +541,44 @@ function onError(f) {
   toast(text, code === "rate_limited" || code === "overloaded" ? "warn" : "error");
 }
 
-function onMessageRefused(idx, code, text) {
-  if (code === "shutting_down") {
-    toast(text, "info"); // stays queued: sent again on the next connection
-    return;
-  }
-  const [item] = S.outbox.splice(idx, 1);
-  if (S.newThreadFor === item.message_id) S.newThreadFor = null;
-  S.outbox = S.outbox.filter((i) => i.awaitThreadOf !== item.message_id || i.thread_id);
-  const box = $("#message");
-  if (!box.value.trim()) {
-    box.value = item.text; // nothing typed since: give the text back to edit or resend
-    autoGrow();
-  }
-  toast(`Your message was not sent. ${text}`, code === "rate_limited" || code === "overloaded" ? "warn" : "error");
-  markView();
-  flushOutbox();
-}
-
-function onAuthOk() {
-  auth.pending = null;
-  auth.okCount += 1;
-}
-
 // ---------------------------------------------------------------- tokens
-/** Take a fresh token of the signed-in user: the next connect uses it, an open socket gets an `auth` frame. */
-function adoptToken(token) {
-  S.token = token;
-  auth.refreshAt = refreshAt(token, Math.random());
-  auth.warned = false;
-  if (conn.ws && conn.ws.readyState === WebSocket.OPEN && sendFrame({ type: "auth", token })) {
-    auth.pending = token;
-    auth.pendingSince = Date.now();
-  }
+/** The client's token source: the sign-in token first, then a fresh one each time it asks. */
+function tokenSource(user) {
+  let first = true;
+  return async () => {
+    if (S.user !== user) throw new Error("signed out");
+    if (first && S.token && !tokenExpired(S.token)) {
+      first = false;
+      return S.token;
+    }
+    first = false;
+    if (S.config.dev_auth !== false) {
+      const got = await fetchDevToken(user);
+      if (S.user !== user) throw new Error("signed out");
+      if (!got.disabled) {
+        S.token = got.token;
+        saveSession(user, got.token);
+        return got.token;
+      }
+      S.config.dev_auth = false;
+    }
+    if (tokenExpired(S.token)) {
+      setTimeout(() => signOut("Your session has expired. Please sign in again."), 0);
+      throw new Error("the token has expired");
+    }
+    warnExpiry();
+    return S.token; // a pasted token cannot be renewed here
+  };
 }
 
-async function refreshToken() {
-  if (auth.refreshing || !S.user) return;
-  if (S.config.dev_auth === false) return warnExpiry();
-  const user = S.user;
-  auth.refreshing = true;
-  try {
-    const got = await fetchDevToken(user);
-    if (S.user !== user) return;
-    if (got.disabled) {
-      S.config.dev_auth = false;
-      return warnExpiry();
-    }
-    saveSession(user, got.token);
-    adoptToken(got.token);
-  } catch (err) {
-    console.warn("wsao: token refresh failed; retrying", err);
-    auth.refreshAt = Date.now() + REFRESH_RETRY_MS;
-  } finally {
-    auth.refreshing = false;
-  }
-}
+let expiryWarned = false;
 
 function warnExpiry() {
-  auth.refreshAt = null;
-  if (auth.warned) return;
-  auth.warned = true;
+  if (expiryWarned) return;
+  expiryWarned = true;
   const exp = tokenExpiry(S.token);
   const mins = exp ? Math.max(1, Math.round((exp * 1000 - Date.now()) / 60000)) : null;
   notice(`Your sign-in expires${mins ? ` in about ${mins} min` : " soon"}. Sign out and in again with a new token to keep chatting.`, "warn");
-}
-
-function reconnectWithToken() {
-  auth.pending = null;
-  dropSocket();
-  connect();
-}
-
-/** Before opening a socket: a token that the server will take, fetched anew when needed. */
-async function tokenForConnect() {
-  const expired = tokenExpired(S.token);
-  if (!expired && !conn.needFreshToken) return true;
-  if (S.config.dev_auth !== false) {
-    try {
-      const got = await fetchDevToken(S.user);
-      if (got.token) {
-        saveSession(S.user, got.token);
-        adoptToken(got.token);
-        return true;
-      }
-      S.config.dev_auth = false;
-    } catch (err) {
-      console.warn("wsao: cannot fetch a fresh token", err);
-      if (!expired) return true;
-      scheduleReconnect();
-      return false;
-    }
-  }
-  if (!expired) return true;
-  signOut("Your session has expired. Please sign in again.");
-  return false;
-}
-
-// ---------------------------------------------------------------- connection
-function wsUrl() {
-  const params = new URLSearchParams({ token: S.token, last_seq: String(S.contig) });
-  if (S.epoch) params.set("epoch", S.epoch);
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${location.host}/ws?${params}`;
-}
-
-async function connect() {
-  clearTimeout(conn.reconnectTimer);
-  conn.reconnectTimer = null;
-  if (!S.token || conn.opening || conn.ws) return;
-  conn.opening = true;
-  try {
-    setStatus("reconnecting", conn.id === 0 ? STATUS_LABELS.connecting : STATUS_LABELS.reconnecting);
-    if (!(await tokenForConnect()) || !S.token || conn.ws) return;
-    openSocket();
-  } finally {
-    conn.opening = false;
-  }
-}
-
-function openSocket() {
-  let ws;
-  try {
-    ws = new WebSocket(wsUrl());
-  } catch (err) {
-    console.warn("wsao: cannot open socket", err);
-    scheduleReconnect();
-    return;
-  }
-  conn.id += 1;
-  conn.ws = ws;
-  conn.gotConnected = false;
-  conn.tokenUsed = S.token;
-  conn.lastFrameAt = Date.now();
-  ws.onmessage = (e) => onSocketMessage(ws, e);
-  ws.onclose = (e) => onSocketClose(ws, e);
-  ws.onerror = () => {}; // onclose follows and decides
-}
-
-function onSocketMessage(ws, e) {
-  if (ws !== conn.ws) return;
-  conn.lastFrameAt = Date.now();
-  if (typeof e.data !== "string") return;
-  for (const line of e.data.split("\n")) if (line.trim()) handleLine(line);
-}
-
-function onSocketClose(ws, e) {
-  if (ws !== conn.ws) return;
-  conn.ws = null;
-  auth.pending = null;
-  markView();
-  if (!S.token) return;
-  // 4401: the token expired on the socket. A refused handshake (HTTP 401 before the
-  // upgrade, seen as 1006) may be a token the server no longer takes (a restarted dev
-  // server signs with a new secret): fetch a fresh one before the next try.
-  if (e.code === 4401 || !conn.gotConnected) conn.needFreshToken = true;
-  if (e.code === 4401) conn.backoff = BACKOFF_MIN_MS;
-  if (e.code === 4408) console.info("wsao: closed as a slow consumer; resuming");
-  if (e.code === 1001) notice("The server is restarting; reconnecting…", "info");
-  scheduleReconnect();
-}
-
-function scheduleReconnect() {
-  if (!S.token || conn.reconnectTimer) return;
-  const delay = conn.backoff;
-  conn.backoff = Math.min(BACKOFF_MAX_MS, conn.backoff * 2);
-  setStatus("reconnecting", delay >= 1000 ? `Reconnecting in ${Math.round(delay / 1000)} s` : STATUS_LABELS.reconnecting);
-  conn.reconnectTimer = setTimeout(connect, delay);
-}
-
-function dropSocket() {
-  const ws = conn.ws;
-  conn.ws = null;
-  if (ws) {
-    ws.onmessage = ws.onclose = ws.onerror = null;
-    try {
-      ws.close(1000, "client closing");
-    } catch {
-      /* already closed */
-    }
-  }
-}
-
-function tick() {
-  if (!S.token) return;
-  sendAck();
-  checkGap();
-  if (auth.refreshAt !== null && Date.now() >= auth.refreshAt) refreshToken();
-  if (auth.pending && Date.now() - auth.pendingSince > AUTH_ANSWER_MS) reconnectWithToken();
-  const ws = conn.ws;
-  if (ws && ws.readyState === WebSocket.OPEN) {
-    const quiet = Date.now() - conn.lastFrameAt;
-    if (quiet > SILENCE_LIMIT_MS) {
-      dropSocket();
-      scheduleReconnect();
-    } else if (quiet > PING_INTERVAL_MS && Date.now() - conn.lastPingAt > PING_INTERVAL_MS) {
-      conn.lastPingAt = Date.now();
-      sendFrame({ type: "ping", id: uuid() });
-    }
-  }
 }
 
 // ---------------------------------------------------------------- sign in / out
@@ -959,35 +669,44 @@ function showSigninError(text) {
 
 function start(token, name) {
   S.user = name;
+  S.token = token;
   restore(name);
   S.follow = !S.thread;
-  adoptToken(token);
+  S.expectEpochGap = !S.epoch;
+  expiryWarned = false;
+  const client = new WsaoClient({
+    url: "/ws",
+    token: tokenSource(name),
+    backoff: BACKOFF,
+    resume: { epoch: S.epoch || NO_EPOCH, lastSeq: 0 }, // replays what the server holds
+  });
+  S.client = client;
+  S.offs = [client.subscribe(onClientState), client.onEvent(onClientEvent), client.onError(onClientError)];
   $("#signin-view").hidden = true;
   $("#app-view").hidden = false;
   $("#account").hidden = false;
   $("#whoami").textContent = name;
   $("#avatar").textContent = name.slice(0, 1).toUpperCase();
-  for (const run of S.runs.values()) markDirty(run);
   markView(true);
   flushRender();
-  connect();
+  client.connect().catch(() => undefined);
   focusComposer();
 }
 
 /** Leave this tab's session; `fromOtherTab`: another tab already cleared the shared one. */
 function signOut(message, fromOtherTab = false) {
   const user = S.user;
-  clearTimeout(conn.reconnectTimer);
-  conn.reconnectTimer = null;
-  dropSocket();
+  const client = S.client;
+  S.client = null;
+  for (const off of S.offs.splice(0)) off();
+  if (client) client.close();
   clearTimeout(saveTimer);
   saveTimer = null;
   if (!fromOtherTab) clearSession();
   if (user && !fromOtherTab) cacheStore.remove(cacheKey(user));
   clearAllRuns();
-  Object.assign(S, { user: null, token: null, epoch: null, thread: null, newThreadFor: null, outbox: [], follow: false });
-  Object.assign(auth, { refreshAt: null, pending: null, warned: false });
-  conn.needFreshToken = false;
+  Object.assign(S, { user: null, token: null, epoch: null, thread: null, newThread: null, pending: [], follow: false });
+  Object.assign(S, { status: null, lastClose: null, expectEpochGap: false });
   S.drafts.clear();
   $("#notices").replaceChildren();
   $("#app-view").hidden = true;
@@ -1012,7 +731,7 @@ function onSharedSession(session) {
     return;
   }
   const theirs = tokenExpiry(session.token) || 0;
-  if (session.token !== S.token && theirs > (tokenExpiry(S.token) || 0)) adoptToken(session.token);
+  if (session.token !== S.token && theirs > (tokenExpiry(S.token) || 0)) S.token = session.token; // for a reload
 }
 
 // ---------------------------------------------------------------- boot
@@ -1049,15 +768,12 @@ function wire() {
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") closeDrawer();
   });
-  window.addEventListener("online", () => {
-    if (S.token && !conn.ws) connect();
-  });
+  // Reconnecting when the network is back is the client's; the indicator is the page's.
   window.addEventListener("offline", () => {
-    if (!conn.ws) setStatus("offline");
+    if (S.status !== "open") setStatus("offline");
   });
   window.addEventListener("pagehide", persistNow);
   watchSession(onSharedSession);
-  setInterval(tick, TICK_MS);
 }
 
 function boot() {

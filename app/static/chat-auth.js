@@ -3,13 +3,10 @@
 // The token and name live in localStorage, so a second tab is signed in at once; a
 // `storage` listener lets a sign-out (or a refreshed token) in one tab reach the
 // others. Tokens are JWTs read here only for `sub`, `iat` and `exp` (the server checks
-// the signature); `refreshAt` says when to fetch a fresh one so the connection's
-// `auth` frame lands before `exp` and the server never closes with 4401.
+// the signature). When to renew a token on the socket is @wsao/client's business.
 
 const KEY_TOKEN = "wsao:token";
 const KEY_NAME = "wsao:name";
-const REFRESH_MARGIN_MAX_S = 120; // refresh at most this long before exp…
-const REFRESH_SHARE = 1 / 2; // …and at most this share of the token's life before it
 
 /** The claims of a JWT (unverified), or null when it is not one. */
 export function jwtClaims(token) {
@@ -36,19 +33,6 @@ export function tokenExpiry(token) {
 export function tokenExpired(token, now = Date.now()) {
   const exp = tokenExpiry(token);
   return exp !== null && exp * 1000 <= now;
-}
-
-/**
- * When (epoch ms) to replace the token, or null if it never expires. `spread` (0–1)
- * moves it up to a quarter of the margin earlier, so tabs sharing one token do not all
- * fetch at the same instant: the first one's fresh token reaches the others first.
- */
-export function refreshAt(token, spread = 0) {
-  const claims = jwtClaims(token);
-  if (!claims || typeof claims.exp !== "number") return null;
-  const life = typeof claims.iat === "number" ? Math.max(1, claims.exp - claims.iat) : REFRESH_MARGIN_MAX_S * 3;
-  const margin = Math.min(REFRESH_MARGIN_MAX_S, life * REFRESH_SHARE) * (1 + spread / 4);
-  return (claims.exp - margin) * 1000;
 }
 
 /** Ask the development server for a token: {token} on success, {disabled: true} when dev auth is off. */

@@ -566,8 +566,9 @@ function tokenSource(user) {
       setTimeout(() => signOut("Your session has expired. Please sign in again."), 0);
       throw new Error("the token has expired");
     }
-    warnExpiry();
-    return S.token; // a pasted token cannot be renewed here
+    warnExpiry(); // a pasted token cannot be renewed here
+    if (S.client && S.client.state.status === "open") throw new Error("no fresh token to renew with");
+    return S.token; // a reconnect: the same token while it lasts
   };
 }
 

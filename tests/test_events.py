@@ -78,7 +78,12 @@ def test_the_python_client_reads_the_table() -> None:
 def test_the_chat_page_knows_every_event() -> None:
     model = (STATIC / "chat-model.js").read_text(encoding="utf-8")
     chat = (STATIC / "chat.js").read_text(encoding="utf-8")
-    assert _js_object_keys(model, "TERMINAL = Object.freeze({") == TERMINAL_EVENTS
+    sdk = (ROOT / "clients" / "js" / "src" / "reducer.ts").read_text(encoding="utf-8")
+    terminal = re.search(r"const TERMINAL\b[^=]*= new Set\(\[([^\]]*)\]\)", sdk)
+    assert terminal and set(re.findall(r'"(\w+)"', terminal.group(1))) == TERMINAL_EVENTS
+    reduce_run = sdk[sdk.index("export function reduceRun(") :]
+    reduce_run = reduce_run[: reduce_run.index("\n}\n")]
+    assert set(re.findall(r'case "(\w+)":', reduce_run)) >= RUN_EVENTS
     apply_event = model[model.index("function applyEvent(") :]
     apply_event = apply_event[: apply_event.index("\n}\n")]
     assert set(re.findall(r'case "(\w+)":', apply_event)) == RUN_EVENTS

@@ -1,16 +1,15 @@
-// wsao_trio chat page: what a run's events mean, as plain data (no DOM, no socket).
+// wsao_trio chat page: what a run looks like on screen, as plain data (no DOM, no socket).
 //
-// `deriveRun` folds a run's events (ordered by seq) into one view object that the
-// renderer draws; `threadSummaries` groups runs into conversations for the list.
-// Both are pure, so replaying the same events always gives the same page.
+// The run itself (status, answer text, result, error, cancel reason, duration) is
+// @wsao/client's fold of its events (`client.state.runs[id]`, kept as `run.view`);
+// `deriveRun` adds what only the page needs: the steps in the order they happened
+// (thoughts and tool calls interleaved, with their times). `threadSummaries` groups
+// runs into conversations for the list. Both are pure.
 
-export const TERMINAL = Object.freeze({
-  agent_completed: "completed",
-  agent_error: "failed",
-  agent_cancelled: "cancelled",
-});
+/** The page's turn states for the SDK's run statuses (anything else is still running). */
+const STATE_OF = Object.freeze({ completed: "completed", error: "failed", cancelled: "cancelled" });
 
-export const isFinished = (run) => run.events.length > 0 && run.events[run.events.length - 1].type in TERMINAL;
+export const isFinished = (run) => Boolean(run.view && run.view.status in STATE_OF);
 
 /** The view of a run: its state, message, steps, streamed text and outcome. */
 export function deriveRun(run, drafts) {
@@ -30,14 +29,29 @@ export function deriveRun(run, drafts) {
   };
   const tools = new Map();
   for (const ev of run.events) applyEvent(v, tools, ev);
+  const view = run.view;
+  if (view) {
+    const state = STATE_OF[view.status] || "running";
+    Object.assign(v, {
+      state,
+      completed: state === "completed",
+      stream: view.text,
+      result: view.result,
+      error: view.error || null,
+      cancel: state === "cancelled" ? view.cancelReason || "cancelled" : null,
+      duration: view.durationMs ?? null,
+    });
+    if (typeof view.message === "string") v.message = view.message;
+  }
   return v;
 }
 
+/** The steps: every event type is either drawn as one, or left to the SDK's run view. */
 function applyEvent(v, tools, ev) {
   const p = ev.payload && typeof ev.payload === "object" ? ev.payload : {};
   switch (ev.type) {
     case "agent_started":
-      v.message = typeof p.message === "string" ? p.message : JSON.stringify(p.message);
+      if (p.message !== undefined) v.message = typeof p.message === "string" ? p.message : JSON.stringify(p.message);
       v.started = true;
       v.startedAt = ev.timestamp;
       break;
@@ -61,19 +75,10 @@ function applyEvent(v, tools, ev) {
       break;
     }
     case "agent_message_delta":
-      v.stream += typeof p.delta === "string" ? p.delta : "";
-      break;
     case "agent_completed":
-      Object.assign(v, { state: TERMINAL[ev.type], completed: true, result: p.result, duration: p.duration_ms });
-      break;
     case "agent_error":
-      v.state = TERMINAL[ev.type];
-      v.error = { code: String(p.code ?? "error"), message: String(p.message ?? "") };
-      v.duration = p.duration_ms;
-      break;
     case "agent_cancelled":
-      Object.assign(v, { state: TERMINAL[ev.type], cancel: String(p.reason ?? "cancelled"), duration: p.duration_ms });
-      break;
+      break; // text and outcome: the SDK's run view
     default:
       v.items.push({ kind: "other", type: String(ev.type), payload: p, ts: ev.timestamp });
   }

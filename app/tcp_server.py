@@ -97,11 +97,10 @@ class GuardedTCPServer(TCPServer):
 
     async def run(self) -> None:
         """Serve the connection; contain any ``Exception``; break the protocol cycle."""
-        peer = _peer(self.stream)  # while the socket is open: it is closed when we log
         try:
             await super().run()
         except* Exception as group:
-            self._contained(group, peer)
+            self._contained(group)
         finally:
             vars(self).pop("protocol", None)
             vars(self).pop("_task_group", None)
@@ -127,19 +126,19 @@ class GuardedTCPServer(TCPServer):
         with trio.CancelScope(shield=True):
             await super()._close()
 
-    def _contained(self, group: BaseExceptionGroup[Exception], peer: str) -> None:
+    def _contained(self, group: BaseExceptionGroup[Exception]) -> None:
         failures = failures_of(self.app)
         if failures is not None:
             failures.record(group)
+        peer = _peer(vars(self).get("protocol"))
         logger.error("connection from %s ended by a failure (contained)", peer, exc_info=group)
 
 
-def _peer(stream: Any) -> str:
-    try:
-        host, port = stream.socket.getpeername()[:2]
-    except (AttributeError, OSError, ValueError):
-        return "an unknown peer"
-    return f"{host}:{port}"
+def _peer(protocol: Any) -> str:
+    """``HOST:PORT`` of the client, as hypercorn parsed it when the connection began
+    (the socket is closed by the time a failure is logged)."""
+    client = getattr(protocol, "client", None)
+    return f"{client[0]}:{client[1]}" if client else "an unknown peer"
 
 
 def contain_connection_failures() -> None:

@@ -78,7 +78,8 @@ class Notifier:
         waits only when ``IN_FLIGHT`` of the run's events are unanswered."""
         self._check_open(DELTA)
         merged = self.merger.merged
-        texts = self.merger.offer(text, trio.current_time(), self._behind())
+        behind = self.merger.max_delay > 0 and self._behind()  # off: nothing to ask
+        texts = self.merger.offer(text, trio.current_time(), behind)
         self._stats.deltas_merged += self.merger.merged - merged
         if self.merger.since is not None:
             self._held.set()
